@@ -1,0 +1,71 @@
+"""Export a generator as a SavedModel that TensorFlow Serving can load.
+
+Layout: `BASE/<version>/` (TF Serving's), written to a temporary folder
+first and renamed into place, so a crash never leaves a half-written version
+and an existing version is never overwritten.
+
+Signatures:
+  serving_default: z float32 [batch, noise_dim] -> {"samples": [batch, ...]}
+  sample:          num_samples int32 [], seed int64 [] -> {"samples": ...},
+                   the same samples for the same seed
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+
+import keras
+import tensorflow as tf
+
+METADATA_FILE = "lbt_tf_metadata.json"
+
+
+def next_version(base) -> int:
+  """One more than the largest integer version under `base` (1 if none)."""
+  base = pathlib.Path(base)
+  versions = [int(p.name) for p in base.glob("*") if p.name.isdigit()]
+  return max(versions, default=0) + 1
+
+
+def export_generator(generator: keras.Model, noise_dim: int, base,
+                     version: int = None, metadata: dict = None) -> pathlib.Path:
+  """Write `generator` to `base/version` (default: the next free version)."""
+  base = pathlib.Path(base)
+  version = next_version(base) if version is None else int(version)
+  target = base / str(version)
+  if target.exists():
+    raise FileExistsError(
+        f"{target} already exists; pass another version or remove it first")
+  base.mkdir(parents=True, exist_ok=True)
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, noise_dim], tf.float32, name="z")])
+  def serve(z):
+    return {"samples": generator(z, training=False)}
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([], tf.int32, name="num_samples"),
+      tf.TensorSpec([], tf.int64, name="seed")])
+  def sample(num_samples, seed):
+    z = tf.random.stateless_normal(
+        tf.stack([num_samples, noise_dim]), tf.stack([seed, tf.constant(0, tf.int64)]))
+    return serve(z)
+
+  archive = keras.export.ExportArchive()
+  archive.track(generator)
+  archive.add_endpoint("serving_default", serve)
+  archive.add_endpoint("sample", sample)
+  staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}-", dir=base))
+  try:
+    archive.write_out(str(staging), verbose=False)
+    metadata = dict(metadata or {}, noise_dim=noise_dim)
+    (staging / "assets").mkdir(exist_ok=True)
+    (staging / "assets" / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide it from a serving user
+    os.rename(staging, target)  # atomic: the version appears whole or not at all
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+  return target

@@ -1,0 +1,43 @@
+"""What every command line of the package shares: a quiet TensorFlow start-up
+and errors that fit on one line."""
+
+import argparse
+import contextlib
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+  """argparse that reports a bad argument in one line, without the usage wall."""
+
+  def error(self, message):
+    self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+  """Silence what native code prints to stderr while TensorFlow is imported.
+
+  TensorFlow's C++ start-up logs CUDA probing lines on machines without a GPU
+  before its log-level setting applies. Python exceptions still surface:
+  stderr is restored before they propagate. LBT_TF_VERBOSE=1 keeps it all.
+  """
+  if os.environ.get("LBT_TF_VERBOSE"):
+    yield
+    return
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with open(os.devnull, "w") as devnull:
+    os.dup2(devnull.fileno(), 2)
+  try:
+    yield
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+
+
+def fail(prog: str, message) -> None:
+  print(f"{prog}: error: {message}", file=sys.stderr)
+  sys.exit(1)

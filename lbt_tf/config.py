@@ -1,0 +1,147 @@
+"""Run configuration: one dataclass, presets per dataset, command-line overrides.
+
+A preset (`lbt_tf/presets/<dataset>.json`) holds the paper's and the
+authors' settings for a dataset (see ../shared/reference/NOTES.md, section 3);
+every field can then be overridden on the command line as `--field-name`.
+"""
+
+import dataclasses
+import json
+import pathlib
+import typing
+from typing import Tuple
+
+PRESETS_DIR = pathlib.Path(__file__).parent / "presets"
+METHODS = ("lbt", "lbt-gan", "gan")
+ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclasses.dataclass
+class Config:
+  """Every setting of a run. Defaults are the ring preset's."""
+
+  # what to train
+  dataset: str = "ring"
+  method: str = "lbt-gan"
+  steps: int = 5000
+  batch_size: int = 512
+  seed: int = 0
+  # the 2-D Gaussian mixture (the dataset name picks a preset for these)
+  layout: str = "ring"
+  num_modes: int = 8
+  radius: float = 1.0
+  spacing: float = 0.2
+  std: float = 0.1
+  # networks
+  noise_dim: int = 256
+  activation: str = "tanh"
+  generator_units: Tuple[int, ...] = (128, 128)
+  discriminator_units: Tuple[int, ...] = (128, 128)
+  estimator_units: Tuple[int, ...] = (128, 128)
+  latent_dim: int = 32
+  decoder_likelihood: str = "gaussian"
+  decoder_variance: float = 1e-3
+  learn_decoder_variance: bool = False
+  # optimisers (Adam everywhere, as in the paper)
+  generator_lr: float = 1e-3
+  generator_beta1: float = 0.5
+  generator_clipnorm: float = 5.0
+  discriminator_lr: float = 1e-3
+  discriminator_beta1: float = 0.5
+  estimator_optimizer: str = "adam"
+  estimator_lr: float = 1e-4
+  # learning by teaching
+  estimator_steps: int = 2          # M
+  unroll_steps: int = 5             # K
+  stop_second_moment: bool = True
+  adversarial_weight: float = 0.1   # lambda_G, LBT-GAN only
+  # evaluation and speed
+  eval_every: int = 500
+  eval_samples: int = 50_000
+  final_eval_samples: int = 500_000
+  steps_per_execution: int = 10
+  jit_compile: bool = False
+
+  def validate(self):
+    """Raise ValueError with a one-line explanation of the first bad value."""
+    if self.method not in METHODS:
+      raise ValueError(f"unknown method {self.method!r}; choose from "
+                       f"{', '.join(METHODS)}")
+    if self.estimator_optimizer not in ESTIMATOR_OPTIMIZERS:
+      raise ValueError(f"unknown estimator optimizer {self.estimator_optimizer!r};"
+                       f" choose from {', '.join(ESTIMATOR_OPTIMIZERS)}")
+    for name in ("steps", "batch_size", "noise_dim", "latent_dim", "eval_every",
+                 "eval_samples", "final_eval_samples", "steps_per_execution"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
+    for name in ("estimator_steps", "unroll_steps"):
+      if getattr(self, name) < 0:
+        raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
+    if self.steps % self.eval_every:
+      raise ValueError(f"--steps ({self.steps}) must be a multiple of "
+                       f"--eval-every ({self.eval_every})")
+    if self.eval_every % self.steps_per_execution:
+      raise ValueError(f"--eval-every ({self.eval_every}) must be a multiple of "
+                       f"--steps-per-execution ({self.steps_per_execution})")
+    for name in ("std", "decoder_variance", "generator_lr", "discriminator_lr",
+                 "estimator_lr"):
+      if not getattr(self, name) > 0:
+        raise ValueError(f"--{flag(name)} must be positive, got {getattr(self, name)}")
+    return self
+
+  def to_json(self) -> str:
+    return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+def flag(field_name: str) -> str:
+  return field_name.replace("_", "-")
+
+
+def datasets():
+  return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+
+
+def preset(dataset: str) -> dict:
+  path = PRESETS_DIR / f"{dataset}.json"
+  if not path.exists():
+    raise ValueError(f"unknown dataset {dataset!r}; choose from "
+                     f"{', '.join(datasets())}")
+  return json.loads(path.read_text())
+
+
+def field_types():
+  hints = typing.get_type_hints(Config)
+  return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
+
+
+def parse_value(name: str, text: str):
+  """Convert command-line text to the type of field `name`."""
+  kind = field_types()[name]
+  try:
+    if kind is bool:
+      if text.lower() in ("1", "true", "yes", "on"):
+        return True
+      if text.lower() in ("0", "false", "no", "off"):
+        return False
+      raise ValueError
+    if kind == Tuple[int, ...]:
+      values = tuple(int(v) for v in text.split(",") if v.strip())
+      if not values or min(values) < 1:
+        raise ValueError
+      return values
+    return kind(text)
+  except ValueError:
+    expected = {bool: "true or false", int: "an integer", float: "a number",
+                str: "text"}.get(kind, "comma-separated positive integers")
+    raise ValueError(f"--{flag(name)}: expected {expected}, got {text!r}") from None
+
+
+def make_config(dataset: str, overrides: dict) -> Config:
+  """The dataset's preset with `overrides` (field name -> value) applied."""
+  values = dict(preset(dataset))
+  values.update(overrides)
+  values["dataset"] = dataset
+  for name, kind in field_types().items():
+    if kind == Tuple[int, ...] and name in values:
+      values[name] = tuple(values[name])
+  return Config(**values).validate()

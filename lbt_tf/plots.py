@@ -1,0 +1,77 @@
+"""Figure 1 (densities: data beside generator) and Figure 2 (metric curves)."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+
+BINS = 300
+
+
+def smoothed_density(samples: np.ndarray, extent: float, bandwidth_bins=1.5):
+  """A kernel density estimate on a grid: a histogram blurred by a Gaussian."""
+  hist, _, _ = np.histogram2d(samples[:, 0], samples[:, 1], bins=BINS,
+                              range=[[-extent, extent], [-extent, extent]])
+  radius = int(4 * bandwidth_bins)
+  offsets = np.arange(-radius, radius + 1)
+  kernel = np.exp(-0.5 * (offsets / bandwidth_bins) ** 2)
+  kernel /= kernel.sum()
+  for axis in (0, 1):
+    hist = np.apply_along_axis(np.convolve, axis, hist, kernel, mode="same")
+  return hist.T  # imshow wants rows = y
+
+
+def plot_extent(means: np.ndarray, std: float) -> float:
+  return float(np.abs(means).max() + 6 * std) * 1.1
+
+
+def density_figure(panels: dict, extent: float, path, title: str = ""):
+  """One density panel per entry of `panels` (name -> samples [n, 2])."""
+  fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4),
+                           squeeze=False)
+  for ax, (name, samples) in zip(axes[0], panels.items()):
+    finite = samples[np.isfinite(samples).all(1)]
+    ax.imshow(smoothed_density(finite, extent), origin="lower", cmap="Greens",
+              extent=[-extent, extent, -extent, extent])
+    ax.set_title(name)
+    ax.set_xticks([])
+    ax.set_yticks([])
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+CURVES = (("modes_covered", "# modes covered", "linear"),
+          ("intra_mode_kl", "averaged intra-mode KL", "log"),
+          ("high_quality_percent", "% high-quality samples", "linear"))
+
+
+def metric_curves(series: dict, path, title: str = ""):
+  """Figure 2: each metric against iterations.
+
+  `series` maps a label to {"step": [...], metric: [...]}; a metric may also
+  come with a list of runs ([runs, points]) to draw a mean with a std band.
+  """
+  fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+  for ax, (key, label, scale) in zip(axes, CURVES):
+    for name, values in series.items():
+      steps = np.asarray(values["step"])
+      ys = np.atleast_2d(np.asarray(values[key], dtype=float))
+      mean = np.nanmean(ys, axis=0)
+      line, = ax.plot(steps, mean, label=name)
+      if len(ys) > 1:
+        std = np.nanstd(ys, axis=0)
+        ax.fill_between(steps, mean - std, mean + std, alpha=0.2,
+                        color=line.get_color())
+    ax.set_xlabel("# iterations")
+    ax.set_ylabel(label)
+    ax.set_yscale(scale)
+  axes[0].legend()
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

@@ -1,0 +1,104 @@
+"""Unrolled optimisation, the core of Learning By Teaching (Algorithm 1).
+
+    theta_0     = the estimator's current parameters, with its optimizer state
+    theta_{k+1} = optimizer step on  grad_theta fit_loss(theta_k, k)      k < K
+    teacher's objective = f_G(theta_K(phi))
+
+`fit_loss(theta, k)` scores parameters on fresh generator samples G(z_k; phi).
+Every step runs on parameter *tensors* (the networks are evaluated with
+`stateless_call`), so the estimator's variables are never touched, and every
+step stays differentiable with respect to phi: a GradientTape that is
+recording outside `unroll` sees through the K inner tapes. With K = 0,
+theta_K = theta_0 does not depend on phi and the teaching gradient is zero.
+
+The differentiable optimizers reproduce Keras's update rules exactly and start
+from the live optimizer's slots, as the authors' code does for Adam.
+"""
+
+import dataclasses
+from typing import Callable, List, Tuple
+
+import keras
+import tensorflow as tf
+
+Tensors = List[tf.Tensor]
+
+
+@dataclasses.dataclass
+class SGD:
+  """theta <- theta - lr * g (Keras SGD without momentum)."""
+
+  learning_rate: tf.Tensor
+
+  def step(self, params: Tensors, grads: Tensors, state) -> Tuple[Tensors, tuple]:
+    lr = self.learning_rate
+    return [p - tf.cast(lr, p.dtype) * g for p, g in zip(params, grads)], state
+
+
+@dataclasses.dataclass
+class Adam:
+  """Keras's Adam update, differentiable.
+
+  With `stop_second_moment` (the authors' choice) gradients flow through the
+  parameters and the first moment only; the second moment is a constant.
+  """
+
+  learning_rate: tf.Tensor
+  beta_1: float = 0.9
+  beta_2: float = 0.999
+  epsilon: float = 1e-7
+  stop_second_moment: bool = True
+
+  def step(self, params: Tensors, grads: Tensors, state):
+    first_moments, second_moments, iterations = state
+    t = iterations + 1
+    new_params, new_first, new_second = [], [], []
+    for p, g, m, v in zip(params, grads, first_moments, second_moments):
+      dtype = p.dtype
+      b1, b2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+      step = tf.cast(t, dtype)
+      alpha = (tf.cast(self.learning_rate, dtype) * tf.sqrt(1 - b2**step)
+               / (1 - b1**step))
+      m = m + (g - m) * (1 - b1)
+      v = v + (tf.square(g) - v) * (1 - b2)
+      if self.stop_second_moment:
+        v = tf.stop_gradient(v)
+      new_params.append(p - m * alpha / (tf.sqrt(v) + self.epsilon))
+      new_first.append(m)
+      new_second.append(v)
+    return new_params, (new_first, new_second, t)
+
+
+def differentiable_twin(optimizer: keras.optimizers.Optimizer, variables,
+                        stop_second_moment: bool = True):
+  """The differentiable copy of a built Keras optimizer and its current state.
+
+  Returns (twin, state) so that `twin.step(params, grads, state)` continues
+  from where `optimizer` stands for `variables`.
+  """
+  lr = tf.stop_gradient(tf.convert_to_tensor(optimizer.learning_rate))
+  if isinstance(optimizer, keras.optimizers.Adam) and not optimizer.amsgrad:
+    slot = optimizer._get_variable_index  # pylint: disable=protected-access
+    first = [tf.stop_gradient(optimizer._momentums[slot(v)]) for v in variables]  # pylint: disable=protected-access
+    second = [tf.stop_gradient(optimizer._velocities[slot(v)]) for v in variables]  # pylint: disable=protected-access
+    twin = Adam(lr, float(optimizer.beta_1), float(optimizer.beta_2),
+                float(optimizer.epsilon), stop_second_moment)
+    return twin, (first, second, tf.cast(optimizer.iterations, tf.int64))
+  if type(optimizer) is keras.optimizers.SGD and not optimizer.momentum:  # pylint: disable=unidiomatic-typecheck
+    return SGD(lr), ()
+  raise ValueError(
+      f"cannot unroll through {type(optimizer).__name__}"
+      f"{' with amsgrad' if getattr(optimizer, 'amsgrad', False) else ''}"
+      "; the unroll supports Adam and plain SGD")
+
+
+def unroll(fit_loss: Callable[[Tensors, int], tf.Tensor], params: Tensors,
+           optimizer, state, num_steps: int) -> Tensors:
+  """theta_K: `num_steps` differentiable optimizer steps that minimise `fit_loss`."""
+  for k in range(num_steps):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(params)
+      loss = fit_loss(params, k)
+    grads = tape.gradient(loss, params)
+    params, state = optimizer.step(params, grads, state)
+  return params
