@@ -49,7 +49,7 @@ class Config:
   discriminator_lr: float = 1e-3
   discriminator_beta1: float = 0.5
   estimator_optimizer: str = "adam"
-  estimator_lr: float = 1e-4
+  estimator_lr: float = 1e-3
   # learning by teaching
   estimator_steps: int = 2          # M
   unroll_steps: int = 5             # K

@@ -32,7 +32,9 @@ def density_figure(panels: dict, extent: float, path, title: str = ""):
                            squeeze=False)
   for ax, (name, samples) in zip(axes[0], panels.items()):
     finite = samples[np.isfinite(samples).all(1)]
+    # Square-root colour scale: faint modes stay visible beside strong ones.
     ax.imshow(smoothed_density(finite, extent), origin="lower", cmap="Greens",
+              norm=matplotlib.colors.PowerNorm(0.5),
               extent=[-extent, extent, -extent, extent])
     ax.set_title(name)
     ax.set_xticks([])

@@ -43,21 +43,25 @@ def test_without_unrolling_lbt_gives_the_generator_no_signal():
   assert int(trainer.estimator_optimizer.iterations) == 3
 
 
-def test_lbt_gan_learns_the_ring():
-  """A few hundred paper-sized iterations already reach every ring mode."""
-  config = config_lib.make_config("ring", {"steps": 400, "eval_every": 400})
+def test_lbt_alone_teaches_the_generator_where_the_data_is():
+  """No discriminator: only the unrolled estimator moves G to a far mode."""
+  # Adam moves a bias by about lr per step, so 2 units need lr 1e-2 here; a
+  # broad decoder (variance 0.05) keeps the far-off ELBO landscape smooth.
+  config = config_lib.make_config("ring", {
+      "method": "lbt", "num_modes": 1, "radius": 2.0, "noise_dim": 16,
+      "generator_units": (32, 32), "estimator_units": (32, 32),
+      "latent_dim": 4, "batch_size": 256, "steps": 400, "eval_every": 400,
+      "generator_lr": 1e-2, "decoder_variance": 0.05})
   trainer = train_lib.build_trainer(config)
   mixture = train_lib.make_mixture(config)
   generate = tf.function(lambda z: trainer.generator(z, training=False))
 
-  def score():
-    return mixture_metrics.evaluate(
-        sampling.sample(generate, config.noise_dim, 20_000, seed=0), mixture)
+  def distance_to_mode():
+    samples = sampling.sample(generate, config.noise_dim, 5000, seed=0)
+    return float(np.linalg.norm(samples.mean(0) - mixture.means[0]))
 
-  initial = score()
+  initial = distance_to_mode()
   trainer.fit(mixtures.training_batches(mixture, config.batch_size, 0),
               steps_per_epoch=400, epochs=1, verbose=0)
-  final = score()
-  assert final["modes_with_any_sample"] == 8
-  assert final["modes_covered"] >= 6
-  assert final["high_quality_percent"] > initial["high_quality_percent"] + 10
+  assert initial > 1.5
+  assert distance_to_mode() < 0.3
