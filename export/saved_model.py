@@ -19,14 +19,12 @@ import tempfile
 import keras
 import tensorflow as tf
 
-METADATA_FILE = "lbt_tf_metadata.json"
+from export.loading import METADATA_FILE, versions
 
 
 def next_version(base) -> int:
   """One more than the largest integer version under `base` (1 if none)."""
-  base = pathlib.Path(base)
-  versions = [int(p.name) for p in base.glob("*") if p.name.isdigit()]
-  return max(versions, default=0) + 1
+  return max(versions(base), default=0) + 1
 
 
 def export_generator(generator: keras.Model, noise_dim: int, base,
@@ -37,7 +35,7 @@ def export_generator(generator: keras.Model, noise_dim: int, base,
   target = base / str(version)
   if target.exists():
     raise FileExistsError(
-        f"{target} already exists; pass another version or remove it first")
+        f"{target} already exists; pass another --version or remove it first")
   base.mkdir(parents=True, exist_ok=True)
 
   @tf.function(input_signature=[

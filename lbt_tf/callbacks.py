@@ -1,4 +1,5 @@
-"""Keras callbacks of a training run: periodic evaluation, divergence guard."""
+"""Keras callbacks of a training run: periodic evaluation, checkpoints, and a
+guard against NaN or Inf losses."""
 
 import csv
 import math
@@ -8,56 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lbt_tf import mixture_metrics, sampling
-
-
-class MixtureEvaluation(keras.callbacks.Callback):
-  """Every epoch (= `steps_per_epoch` iterations): score the generator on
-  `num_samples` samples, append losses and metrics to `csv_path`, and write
-  both to TensorBoard under `log_dir`."""
-
-  def __init__(self, mixture, noise_dim, steps_per_epoch, num_samples,
-               csv_path, log_dir, seed=1234, initial_step=0):
-    super().__init__()
-    self.mixture = mixture
-    self.noise_dim = noise_dim
-    self.steps_per_epoch = steps_per_epoch
-    self.num_samples = num_samples
-    self.csv_path = csv_path
-    self.seed = seed
-    self.step = initial_step
-    self.writer = tf.summary.create_file_writer(str(log_dir))
-    self.history = []
-
-  def on_train_begin(self, logs=None):
-    self._generate = tf.function(lambda z: self.model.generator(z, training=False))
-    self._clock = time.perf_counter()
-
-  def on_epoch_end(self, epoch, logs=None):
-    elapsed = time.perf_counter() - self._clock
-    self.step += self.steps_per_epoch
-    samples = sampling.sample(self._generate, self.noise_dim, self.num_samples,
-                              self.seed)
-    row = {"step": self.step}
-    row.update({k: float(v) for k, v in (logs or {}).items()})
-    row.update(mixture_metrics.evaluate(samples, self.mixture))
-    row["iterations_per_second"] = self.steps_per_epoch / elapsed
-    self.history.append(row)
-    self._append_csv(row)
-    with self.writer.as_default(step=self.step):
-      for key, value in row.items():
-        if key != "step" and isinstance(value, (int, float)):
-          tf.summary.scalar(key, value)
-    self.writer.flush()
-    self._clock = time.perf_counter()
-
-  def _append_csv(self, row):
-    exists = self.csv_path.exists()
-    with open(self.csv_path, "a", newline="") as f:
-      writer = csv.DictWriter(f, fieldnames=list(row))
-      if not exists:
-        writer.writeheader()
-      writer.writerow(row)
+from lbt_tf import checkpointing, mixture_metrics, sampling
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -69,7 +21,93 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
   def on_train_batch_end(self, batch, logs=None):
     for name, value in (logs or {}).items():
-      if not math.isfinite(float(np.asarray(value))):
-        self.problem = f"{name} became {float(np.asarray(value))}"
+      value = float(np.asarray(value))
+      if not math.isfinite(value):
+        step = checkpointing.step_of(self.model)
+        self.problem = f"{name} became {value} by step {step}"
         self.model.stop_training = True
         return
+
+
+class PeriodicCheckpoint(keras.callbacks.Callback):
+  """Saves a checkpoint every `every` iterations, unless `guard` saw a NaN."""
+
+  def __init__(self, checkpointer: checkpointing.Checkpointer, every: int,
+               guard: StopOnNonFinite):
+    super().__init__()
+    self.checkpointer = checkpointer
+    self.every = every
+    self.guard = guard
+
+  def on_train_batch_end(self, batch, logs=None):
+    if not self.guard.problem and checkpointing.step_of(self.model) % self.every == 0:
+      self.checkpointer.save()
+
+
+class MixtureEvaluation(keras.callbacks.Callback):
+  """At each epoch end (an evaluation period): score the generator on
+  `num_samples` samples, append losses and metrics to `csv_path`, and write
+  both to TensorBoard under `log_dir`. `history` holds the rows so far."""
+
+  def __init__(self, mixture, noise_dim, num_samples, csv_path, log_dir,
+               seed=1234, history=()):
+    super().__init__()
+    self.mixture = mixture
+    self.noise_dim = noise_dim
+    self.num_samples = num_samples
+    self.csv_path = csv_path
+    self.seed = seed
+    self.writer = tf.summary.create_file_writer(str(log_dir))
+    self.history = list(history)
+    self._generate = None
+
+  def on_epoch_begin(self, epoch, logs=None):
+    if self._generate is None:  # once: fit may be called once per period
+      self._generate = tf.function(lambda z: self.model.generator(z, training=False))
+    self._clock = time.perf_counter()
+    self._first_step = checkpointing.step_of(self.model)
+
+  def on_epoch_end(self, epoch, logs=None):
+    if self.model.stop_training:  # diverged: nothing worth scoring
+      return
+    step = checkpointing.step_of(self.model)
+    elapsed = time.perf_counter() - self._clock
+    samples = sampling.sample(self._generate, self.noise_dim, self.num_samples,
+                              self.seed)
+    row = {"step": step}
+    row.update({k: float(v) for k, v in (logs or {}).items()})
+    row.update(mixture_metrics.evaluate(samples, self.mixture))
+    row["iterations_per_second"] = (step - self._first_step) / elapsed
+    self.history.append(row)
+    append_row(self.csv_path, row)
+    with self.writer.as_default(step=step):
+      for key, value in row.items():
+        if key != "step" and isinstance(value, (int, float)):
+          tf.summary.scalar(key, value)
+    self.writer.flush()
+
+
+
+def append_row(csv_path, row: dict):
+  exists = csv_path.exists()
+  with open(csv_path, "a", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=list(row))
+    if not exists:
+      writer.writeheader()
+    writer.writerow(row)
+
+
+def read_history(csv_path, up_to_step: int) -> list:
+  """The rows of `csv_path` up to a step, rewriting the file to hold only them
+  (rows written after the checkpoint a run resumes from are redone)."""
+  if not csv_path.exists():
+    return []
+  with open(csv_path, newline="") as f:
+    rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+  kept = [row for row in rows if row["step"] <= up_to_step]
+  for row in kept:
+    row["step"] = int(row["step"])
+  csv_path.unlink()
+  for row in kept:
+    append_row(csv_path, row)
+  return kept

@@ -3,6 +3,7 @@ and errors that fit on one line."""
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 
@@ -22,7 +23,8 @@ def quiet_native_stderr():
 
   TensorFlow's C++ start-up logs CUDA probing lines on machines without a GPU
   before its log-level setting applies. Python exceptions still surface:
-  stderr is restored before they propagate. LBT_TF_VERBOSE=1 keeps it all.
+  stderr is restored before they propagate. LBT_TF_VERBOSE=1 keeps it all,
+  TensorFlow's Python warnings included.
   """
   if os.environ.get("LBT_TF_VERBOSE"):
     yield
@@ -36,6 +38,9 @@ def quiet_native_stderr():
   finally:
     os.dup2(saved, 2)
     os.close(saved)
+  # TensorFlow's Python warnings (retracing notes, checkpoint objects left
+  # unmatched on purpose) are noise on a command line; errors still show.
+  logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def fail(prog: str, message) -> None:

@@ -57,6 +57,7 @@ class Config:
   adversarial_weight: float = 0.1   # lambda_G, LBT-GAN only
   # evaluation and speed
   eval_every: int = 500
+  checkpoint_every: int = 500
   eval_samples: int = 50_000
   final_eval_samples: int = 500_000
   steps_per_execution: int = 10
@@ -71,6 +72,7 @@ class Config:
       raise ValueError(f"unknown estimator optimizer {self.estimator_optimizer!r};"
                        f" choose from {', '.join(ESTIMATOR_OPTIMIZERS)}")
     for name in ("steps", "batch_size", "noise_dim", "latent_dim", "eval_every",
+                 "checkpoint_every",
                  "eval_samples", "final_eval_samples", "steps_per_execution"):
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
@@ -80,9 +82,10 @@ class Config:
     if self.steps % self.eval_every:
       raise ValueError(f"--steps ({self.steps}) must be a multiple of "
                        f"--eval-every ({self.eval_every})")
-    if self.eval_every % self.steps_per_execution:
-      raise ValueError(f"--eval-every ({self.eval_every}) must be a multiple of "
-                       f"--steps-per-execution ({self.steps_per_execution})")
+    for name in ("eval_every", "checkpoint_every"):
+      if getattr(self, name) % self.steps_per_execution:
+        raise ValueError(f"--{flag(name)} ({getattr(self, name)}) must be a "
+                         f"multiple of --steps-per-execution ({self.steps_per_execution})")
     for name in ("std", "decoder_variance", "generator_lr", "discriminator_lr",
                  "estimator_lr"):
       if not getattr(self, name) > 0:
@@ -91,6 +94,20 @@ class Config:
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2)
+
+  @classmethod
+  def from_json(cls, text: str) -> "Config":
+    values = json.loads(text)
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+      raise ValueError(f"unknown settings {', '.join(sorted(unknown))}")
+    return cls(**_tuples(values)).validate()
+
+  def differences(self, other: "Config", ignore=("steps",)) -> list:
+    """`field: ours vs theirs` for every setting that differs."""
+    return [f"{f.name}: {getattr(self, f.name)} vs {getattr(other, f.name)}"
+            for f in dataclasses.fields(self)
+            if f.name not in ignore and getattr(self, f.name) != getattr(other, f.name)]
 
 
 def flag(field_name: str) -> str:
@@ -141,7 +158,23 @@ def make_config(dataset: str, overrides: dict) -> Config:
   values = dict(preset(dataset))
   values.update(overrides)
   values["dataset"] = dataset
+  return Config(**_tuples(values)).validate()
+
+
+def _tuples(values: dict) -> dict:
+  """JSON lists back to the tuples the dataclass holds."""
   for name, kind in field_types().items():
     if kind == Tuple[int, ...] and name in values:
       values[name] = tuple(values[name])
-  return Config(**values).validate()
+  return values
+
+
+def load(workdir) -> Config:
+  """The saved config of the run in `workdir`."""
+  path = pathlib.Path(workdir) / "config.json"
+  if not path.exists():
+    raise ValueError(f"{workdir} holds no lbt_tf run (no config.json)")
+  try:
+    return Config.from_json(path.read_text())
+  except (ValueError, TypeError) as e:
+    raise ValueError(f"{path} is not an lbt_tf config ({e})") from None

@@ -2,7 +2,10 @@
 
 Every field of `lbt_tf.config.Config` is a flag (`--unroll-steps 5`,
 `--generator-units 128,128`, `--stop-second-moment false`); unset ones come
-from the dataset's preset.
+from the dataset's preset. Re-running a command with the same --workdir
+resumes it from its latest checkpoint (--resume does so with the saved
+settings, and --steps N extends it); --init-from RUN_OR_CHECKPOINT starts a
+new run from another run's network weights.
 """
 
 import dataclasses
@@ -18,28 +21,51 @@ PROG = "lbt_tf.train"
 def parse_config(argv):
   parser = cli.OneLineErrorParser(prog=PROG, description=__doc__,
                                   formatter_class=cli.argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--dataset", default="ring", choices=config_lib.datasets())
+  parser.add_argument("--dataset", choices=config_lib.datasets(),
+                      help="default: ring")
   parser.add_argument("--method", choices=config_lib.METHODS)
   parser.add_argument("--workdir", help="run directory (default: runs/<dataset>-<method>-<time>)")
+  parser.add_argument("--resume", action="store_true",
+                      help="continue the run in --workdir with its saved settings")
+  parser.add_argument("--init-from", metavar="PATH",
+                      help="fine-tune: a run directory or checkpoint to take weights from")
   for field in dataclasses.fields(config_lib.Config):
     if field.name in ("dataset", "method"):
       continue
     parser.add_argument(f"--{config_lib.flag(field.name)}", dest=field.name,
                         metavar="VALUE", help=f"default: {field.default}")
   args = parser.parse_args(argv)
-  overrides = {}
+  options = ("dataset", "workdir", "resume", "init_from")
   try:
-    for name, text in vars(args).items():
-      if name in ("dataset", "workdir") or text is None:
-        continue
-      overrides[name] = text if name == "method" else config_lib.parse_value(name, text)
-    config = config_lib.make_config(args.dataset, overrides)
-  except (ValueError, TypeError) as e:
+    overrides = {name: text if name == "method" else config_lib.parse_value(name, text)
+                 for name, text in vars(args).items()
+                 if text is not None and name not in options}
+    if args.resume:
+      if args.dataset:
+        overrides["dataset"] = args.dataset
+      config = resumed_config(args.workdir, overrides)
+    else:
+      config = config_lib.make_config(args.dataset or "ring", overrides)
+  except (ValueError, TypeError, OSError) as e:
     parser.error(str(e))
   workdir = args.workdir or (
       f"runs/{config.dataset}-{config.method}-"
       f"{datetime.datetime.now():%Y%m%d-%H%M%S}")
-  return config, workdir
+  return config, workdir, args.init_from
+
+
+def resumed_config(workdir, overrides):
+  """The saved settings of the run in `workdir`; only --steps may change."""
+  if not workdir:
+    raise ValueError("--resume needs the --workdir of the run to continue")
+  config = config_lib.load(workdir)
+  changed = sorted(set(overrides) - {"steps"})
+  if changed:
+    raise ValueError(f"--resume keeps the run's settings; only --steps may change "
+                     f"(got --{config_lib.flag(changed[0])})")
+  if "steps" in overrides:
+    config.steps = overrides["steps"]
+  return config.validate()
 
 
 def format_metrics(metrics: dict) -> str:
@@ -59,16 +85,19 @@ def format_metrics(metrics: dict) -> str:
 
 
 def main(argv=None):
-  config, workdir = parse_config(sys.argv[1:] if argv is None else argv)
+  config, workdir, init_from = parse_config(sys.argv[1:] if argv is None else argv)
   with cli.quiet_native_stderr():
     from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top (slow: TensorFlow)
   print(f"{PROG}: {config.method} on {config.dataset} for {config.steps} "
         f"iterations -> {workdir}")
   try:
-    metrics = train_lib.train_and_evaluate(config, workdir)
-  except (ValueError, OSError, train_lib.TrainingDiverged) as e:
+    metrics = train_lib.train_and_evaluate(
+        config, workdir, init_from,
+        report=lambda message: print(f"{PROG}: {message}", flush=True))
+  except (ValueError, OSError, train_lib.TrainingDiverged,
+          train_lib.Interrupted) as e:
     cli.fail(PROG, e)
-  except KeyboardInterrupt:
+  except KeyboardInterrupt:  # before training started: nothing to save
     cli.fail(PROG, "interrupted")
   print(f"\nFinal evaluation of the exported generator {metrics['generator']}:")
   print(format_metrics(metrics))

@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export import saved_model
-from lbt_tf import callbacks, config as config_lib, mixture_metrics
+from export import loading, saved_model
+from lbt_tf import callbacks, checkpointing, config as config_lib, mixture_metrics
 from lbt_tf import mixtures, networks, plots, sampling
 from lbt_tf.estimator import VAE
 from trainers.gan import GAN
@@ -80,29 +80,43 @@ def build_trainer(config: config_lib.Config, data_dim: int = 2):
   return trainer
 
 
-def prepare_workdir(workdir) -> pathlib.Path:
+def prepare_workdir(config: config_lib.Config, workdir) -> pathlib.Path:
+  """Create `workdir`, or check that the run it holds is this one.
+
+  The same settings resume (only --steps may change, to train longer);
+  different settings are refused so that no run is silently mixed with another.
+  """
   workdir = pathlib.Path(workdir)
-  if (workdir / "config.json").exists():
-    raise FileExistsError(
-        f"{workdir} already holds a run (config.json); choose a new --workdir")
+  saved = workdir / "config.json"
+  if saved.exists():
+    previous = config_lib.load(workdir)
+    differences = config.differences(previous)
+    if differences:
+      raise ValueError(
+          f"{workdir} holds a run with other settings ({'; '.join(differences[:3])}"
+          f"{'; ...' if len(differences) > 3 else ''}); resume it with --resume "
+          "or choose a new --workdir")
+  elif workdir.exists() and any(workdir.iterdir()):
+    raise ValueError(f"{workdir} is not empty and holds no lbt_tf run; "
+                     "choose a new --workdir")
   workdir.mkdir(parents=True, exist_ok=True)
+  staging = workdir / "config.json.tmp"
+  staging.write_text(config.to_json())
+  staging.replace(saved)  # atomic: never a half-written config
   return workdir
 
 
-def load_generator_signature(model_dir):
-  """The `serving_default` function and metadata of an exported generator."""
-  model_dir = pathlib.Path(model_dir)
-  if not (model_dir / "saved_model.pb").exists():
-    versions = sorted((p for p in model_dir.glob("*") if p.name.isdigit()),
-                      key=lambda p: int(p.name))
-    if not versions:
-      raise FileNotFoundError(
-          f"no SavedModel in {model_dir}: expected saved_model.pb or "
-          "numbered version folders (BASE/1/saved_model.pb)")
-    model_dir = versions[-1]
-  metadata_path = model_dir / "assets" / saved_model.METADATA_FILE
-  metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
-  serve = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+def load_generator_signature(model, version=None):
+  """(z -> samples as NumPy, metadata, model_dir) of an exported generator."""
+  model_dir = loading.resolve_model_dir(model, version)
+  metadata = loading.metadata(model_dir)
+  try:
+    serve = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+  except (OSError, tf.errors.OpError, KeyError) as e:
+    raise ValueError(f"{model_dir} is not a loadable generator SavedModel "
+                     f"({str(e).strip().splitlines()[0]})") from None
+  if "noise_dim" not in metadata:
+    metadata["noise_dim"] = serve.structured_input_signature[1]["z"].shape[1]
   return (lambda z: serve(z=tf.constant(z))["samples"].numpy()), metadata, model_dir
 
 
@@ -112,46 +126,91 @@ def evaluate_saved_model(model_dir, mixture, num_samples, seed=EVAL_SEED):
   return mixture_metrics.evaluate(samples, mixture), samples
 
 
-def train_and_evaluate(config: config_lib.Config, workdir) -> dict:
-  """Train, export to `workdir/generator/<version>`, evaluate; returns metrics."""
-  workdir = prepare_workdir(workdir)
-  (workdir / "config.json").write_text(config.to_json())
+class Interrupted(RuntimeError):
+  pass
+
+
+def fit(trainer, config, mixture, callbacks, guard):
+  """Train from the trainer's current step to config.steps, one evaluation
+  period (a Keras epoch) at a time; a period cut short by a resume is
+  finished first."""
+  periods = config.steps // config.eval_every
+  step = checkpointing.step_of(trainer)
+  while step < config.steps and not guard.problem:
+    period, offset = divmod(step, config.eval_every)
+    data = mixtures.training_batches(mixture, config.batch_size, config.seed,
+                                     start=step)
+    trainer.fit(data, initial_epoch=period,
+                epochs=period + 1 if offset else periods,
+                steps_per_epoch=config.eval_every - offset,
+                callbacks=callbacks, verbose="auto", shuffle=False)
+    step = checkpointing.step_of(trainer)
+
+
+def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
+                       report=print) -> dict:
+  """Train (resuming from `workdir`'s checkpoints if any), export to
+  `workdir/generator/<version>`, evaluate; returns the final metrics."""
+  workdir = prepare_workdir(config, workdir)
   mixture = make_mixture(config)
   trainer = build_trainer(config)
-  data = mixtures.training_batches(mixture, config.batch_size, config.seed)
+  checkpointer = checkpointing.Checkpointer(trainer, workdir)
+  start = checkpointer.restore_latest(report)
+  if start:
+    report(f"resuming from the checkpoint at step {start}")
+  elif init_from:
+    prefix = checkpointing.load_network_weights(trainer, init_from, report)
+    report(f"networks initialised from {prefix}")
 
-  evaluation = callbacks.MixtureEvaluation(
-      mixture, config.noise_dim, config.eval_every, config.eval_samples,
-      workdir / "metrics.csv", workdir / "logs", seed=EVAL_SEED)
   guard = callbacks.StopOnNonFinite()
-  start = time.perf_counter()
-  trainer.fit(data, epochs=config.steps // config.eval_every,
-              steps_per_epoch=config.eval_every, callbacks=[evaluation, guard],
-              verbose="auto", shuffle=False)
-  train_seconds = time.perf_counter() - start
+  evaluation = callbacks.MixtureEvaluation(
+      mixture, config.noise_dim, config.eval_samples, workdir / "metrics.csv",
+      workdir / "logs", seed=EVAL_SEED,
+      history=callbacks.read_history(workdir / "metrics.csv", start))
+  saver = callbacks.PeriodicCheckpoint(checkpointer, config.checkpoint_every, guard)
+  clock = time.perf_counter()
+  try:
+    fit(trainer, config, mixture, [guard, saver, evaluation], guard)
+  except KeyboardInterrupt:
+    path = checkpointer.save()
+    raise Interrupted(f"interrupted at step {checkpointing.step_of(trainer)}; "
+                      f"saved {path}; run the same command to resume") from None
+  train_seconds = time.perf_counter() - clock
   if guard.problem:
+    latest = checkpointer.manager.latest_checkpoint
+    kept = (f"the last good checkpoint {latest} is kept" if latest
+            else "no checkpoint had been saved yet")
     raise TrainingDiverged(
-        f"training stopped: {guard.problem}; try lower learning rates "
-        "(--generator-lr, --estimator-lr) or a larger --decoder-variance")
+        f"training stopped: {guard.problem}; {kept}; try lower learning "
+        "rates (--generator-lr, --estimator-lr) or a larger --decoder-variance")
+  if checkpointer.manager.latest_checkpoint != str(
+      workdir / checkpointing.CHECKPOINT_DIR / f"ckpt-{config.steps}"):
+    checkpointer.save()
 
+  step = checkpointing.step_of(trainer)
   export_dir = saved_model.export_generator(
       trainer.generator, config.noise_dim, workdir / "generator",
-      metadata={"dataset": config.dataset, "method": config.method,
-                "step": evaluation.step, "mixture": mixture_spec(config)})
+      metadata=export_metadata(config, step))
   metrics, samples = evaluate_saved_model(export_dir, mixture,
                                           config.final_eval_samples)
-  metrics.update(step=evaluation.step, train_seconds=train_seconds,
-                 iterations_per_second=config.steps / train_seconds,
+  trained = step - start
+  metrics.update(step=step, train_seconds=train_seconds,
+                 iterations_per_second=trained / train_seconds if trained else 0.0,
                  generator=str(export_dir))
   (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
 
   extent = plots.plot_extent(mixture.means, mixture.std)
   data_samples = mixture.sample(len(samples), np.random.default_rng(EVAL_SEED))
   plots.density_figure({"data": data_samples, config.method: samples}, extent,
-                       workdir / "density.png",
-                       f"{config.dataset}, {evaluation.step} iterations")
+                       workdir / "density.png", f"{config.dataset}, {step} iterations")
   history = evaluation.history
-  plots.metric_curves(
-      {config.method: {k: [row[k] for row in history] for k in history[0]}},
-      workdir / "metrics.png", config.dataset)
+  if history:
+    plots.metric_curves(
+        {config.method: {k: [row[k] for row in history] for k in history[0]}},
+        workdir / "metrics.png", config.dataset)
   return metrics
+
+
+def export_metadata(config: config_lib.Config, step: int) -> dict:
+  return {"dataset": config.dataset, "method": config.method, "step": step,
+          "mixture": mixture_spec(config)}

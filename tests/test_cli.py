@@ -4,18 +4,12 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-SMALL_RUN = ["--steps", "20", "--eval-every", "10", "--eval-samples", "2000",
-             "--final-eval-samples", "20000", "--generator-units", "32,32",
-             "--estimator-units", "32,32", "--discriminator-units", "32,32",
-             "--noise-dim", "16", "--batch-size", "128"]
+from tests import clitools
 
-
-def run(module, *args, cwd=None):
-  return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd,
-                        capture_output=True, text=True, timeout=600)
+SMALL_RUN = ["--steps", "20", "--eval-every", "10", *clitools.SMALL_RUN]
+run = clitools.run
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +85,15 @@ def test_bad_arguments_fail_in_one_line(tmp_path, args, expected):
   assert not (tmp_path / "w" / "generator").exists()
 
 
-def test_an_existing_run_is_never_overwritten(trained_run):
+def test_a_run_with_other_settings_is_never_mixed_in(trained_run):
   workdir, _ = trained_run
   before = (workdir / "config.json").read_text()
-  result = run("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN)
+  result = run("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN,
+               "--unroll-steps", "3")
   assert result.returncode == 1
-  assert result.stderr.strip().splitlines()[-1].startswith(
-      "lbt_tf.train: error: ") and "already holds a run" in result.stderr
+  assert result.stderr.strip().splitlines() == [
+      f"lbt_tf.train: error: {workdir} holds a run with other settings "
+      "(unroll_steps: 3 vs 5); resume it with --resume or choose a new --workdir"]
   assert (workdir / "config.json").read_text() == before
 
 
@@ -105,5 +101,9 @@ def test_evaluator_on_a_missing_model_fails_in_one_line(tmp_path):
   result = run("lbt_tf.evaluate", "--model", str(tmp_path / "nothing"))
   assert result.returncode == 1
   assert result.stderr.strip().splitlines() == [
-      f"lbt_tf.evaluate: error: no SavedModel in {tmp_path / 'nothing'}: expected "
+      f"lbt_tf.evaluate: error: no SavedModel at {tmp_path / 'nothing'}: no such directory"]
+  (tmp_path / "empty").mkdir()
+  result = run("lbt_tf.evaluate", "--model", str(tmp_path / "empty"))
+  assert result.stderr.strip().splitlines() == [
+      f"lbt_tf.evaluate: error: no SavedModel in {tmp_path / 'empty'}: expected "
       "saved_model.pb or numbered version folders (BASE/1/saved_model.pb)"]

@@ -1,0 +1,25 @@
+"""Run the package's command lines in real processes."""
+
+import os
+import subprocess
+import sys
+
+# Small networks: a run is seconds, not minutes.
+SMALL_RUN = ["--eval-samples", "2000", "--final-eval-samples", "20000",
+             "--generator-units", "32,32", "--estimator-units", "32,32",
+             "--discriminator-units", "32,32", "--noise-dim", "16",
+             "--batch-size", "128"]
+
+
+def run(module, *args, env=None, timeout=600):
+  environment = dict(os.environ, **(env or {}))
+  return subprocess.run([sys.executable, "-m", module, *map(str, args)],
+                        capture_output=True, text=True, timeout=timeout,
+                        env=environment)
+
+
+def start(module, *args, env=None):
+  environment = dict(os.environ, **(env or {}))
+  return subprocess.Popen([sys.executable, "-m", module, *map(str, args)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=environment)

@@ -1,0 +1,198 @@
+"""Resuming, fine-tuning and never losing work: real processes, real kills,
+real corruption, real divergence."""
+
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lbt_tf import checkpointing, train_lib
+from lbt_tf import config as config_lib
+from tests import clitools
+
+RUN = ["--eval-every", "10", "--checkpoint-every", "10", *clitools.SMALL_RUN]
+DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
+
+
+def train(workdir, *args, env=None):
+  return clitools.run("lbt_tf.train", "--workdir", workdir, *RUN, *args, env=env)
+
+
+def checkpoint_values(prefix) -> dict:
+  reader = tf.train.load_checkpoint(str(prefix))
+  return {key: reader.get_tensor(key)
+          for key in reader.get_variable_to_shape_map()
+          if not key.startswith("_CHECKPOINTABLE") and "save_counter" not in key}
+
+
+def one_error_line(result, prog="lbt_tf.train"):
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 1 and len(lines) == 1, result.stderr[-2000:]
+  assert lines[0].startswith(f"{prog}: error: ")
+  return lines[0]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+  """40 iterations in one go, deterministic ops."""
+  workdir = tmp_path_factory.mktemp("ckpt") / "straight"
+  result = train(workdir, "--steps", "40", env=DETERMINISTIC)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return workdir
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(finished_run, tmp_path):
+  workdir = tmp_path / "resumed"
+  first = train(workdir, "--steps", "20", env=DETERMINISTIC)
+  assert first.returncode == 0, first.stderr[-3000:]
+  second = train(workdir, "--steps", "40", env=DETERMINISTIC)
+  assert second.returncode == 0, second.stderr[-3000:]
+  assert "resuming from the checkpoint at step 20" in second.stdout
+
+  straight = checkpoint_values(finished_run / "checkpoints" / "ckpt-40")
+  resumed = checkpoint_values(workdir / "checkpoints" / "ckpt-40")
+  assert straight.keys() == resumed.keys()
+  assert any(k.startswith("estimator_optimizer") for k in straight)  # Adam state too
+  for key in straight:
+    np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-5, atol=1e-6,
+                               err_msg=key)
+  rows = (workdir / "metrics.csv").read_text().strip().splitlines()[1:]
+  assert [int(float(r.split(",")[0])) for r in rows] == [10, 20, 30, 40]
+
+
+def latest_step(workdir):
+  latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+  return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+
+def start_long_run(workdir, until_step):
+  """A run of 100,000 steps, returned once it has checkpointed `until_step`."""
+  process = clitools.start("lbt_tf.train", "--workdir", workdir, *RUN,
+                           "--steps", "100000")
+  deadline = time.time() + 300
+  while latest_step(workdir) < until_step:
+    if time.time() > deadline or process.poll() is not None:
+      process.kill()
+      pytest.fail(f"no checkpoint at step {until_step}: {process.communicate()[1][-2000:]}")
+    time.sleep(0.3)
+  return process
+
+
+def test_sigkill_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
+  workdir = tmp_path / "killed"
+  process = start_long_run(workdir, 30)
+  os.kill(process.pid, signal.SIGKILL)
+  process.wait()
+  saved = latest_step(workdir)
+
+  result = clitools.run("lbt_tf.train", "--workdir", workdir, "--resume",
+                        "--steps", saved + 10)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f"resuming from the checkpoint at step {saved}" in result.stdout
+  metrics = json.loads((workdir / "metrics.json").read_text())
+  assert metrics["step"] == saved + 10
+  steps = [int(float(r.split(",")[0]))
+           for r in (workdir / "metrics.csv").read_text().strip().splitlines()[1:]]
+  assert steps == sorted(set(steps)) and steps[-1] == saved + 10
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
+  workdir = tmp_path / "interrupted"
+  process = start_long_run(workdir, 20)
+  process.send_signal(signal.SIGINT)
+  _, stderr = process.communicate(timeout=120)
+  lines = stderr.strip().splitlines()
+  assert process.returncode == 1 and len(lines) == 1, stderr[-2000:]
+  step = latest_step(workdir)
+  assert step >= 20
+  assert lines[0] == (f"lbt_tf.train: error: interrupted at step {step}; saved "
+                      f"{workdir / 'checkpoints' / f'ckpt-{step}'}; run the same "
+                      "command to resume")
+
+
+def test_a_corrupted_latest_checkpoint_is_reported_and_the_previous_used(finished_run, tmp_path):
+  workdir = tmp_path / "corrupt"
+  result = train(workdir, "--steps", "30")
+  assert result.returncode == 0, result.stderr[-3000:]
+  (data_file,) = (workdir / "checkpoints").glob("ckpt-30.data-*")
+  data_file.write_bytes(b"\x00garbage" * 100)
+
+  result = train(workdir, "--steps", "40")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "checkpoints/ckpt-30 is unreadable" in result.stdout
+  assert "resuming from the checkpoint at step 20" in result.stdout
+  assert list((workdir / "checkpoints").glob("ckpt-30.corrupt.data-*"))  # kept
+  assert json.loads((workdir / "metrics.json").read_text())["step"] == 40
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+  workdir = tmp_path / "poisoned"
+  result = train(workdir, "--steps", "20")
+  assert result.returncode == 0, result.stderr[-3000:]
+  # Poison the state: a decoder variance of exp(-200) underflows to 0 in
+  # float32, so the very next ELBO is infinite. Saved as the step-20 state.
+  config = config_lib.load(workdir)
+  trainer = train_lib.build_trainer(config)
+  checkpointer = checkpointing.Checkpointer(trainer, workdir)
+  assert checkpointer.restore_latest() == 20
+  trainer.estimator.log_variance.assign(-200.0)
+  checkpointer.save()
+  kept = sorted(p.name for p in (workdir / "checkpoints").iterdir())
+
+  result = train(workdir, "--steps", "60")
+  line = one_error_line(result)
+  assert "training stopped: " in line and "by step 30" in line
+  assert ("nan" in line or "inf" in line)
+  assert f"the last good checkpoint {workdir / 'checkpoints' / 'ckpt-20'} is kept" in line
+  assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == kept
+  assert sorted(p.name for p in (workdir / "generator").iterdir()) == ["1"]  # from the first run only
+
+
+def test_init_from_copies_network_weights_only(finished_run):
+  source = train_lib.build_trainer(config_lib.load(finished_run))
+  checkpointing.restore_exactly(source, finished_run / "checkpoints" / "ckpt-40")
+  config = config_lib.make_config("ring", {
+      "noise_dim": 16, "generator_units": (32, 32), "estimator_units": (32, 32),
+      "discriminator_units": (32, 32), "num_modes": 4, "radius": 2.0})
+  trainer = train_lib.build_trainer(config)
+  reports = []
+  prefix = checkpointing.load_network_weights(trainer, finished_run, reports.append)
+  assert prefix.endswith("ckpt-40") and reports == []
+  for name in ("generator", "discriminator", "estimator"):
+    for copied, original in zip(getattr(trainer, name).weights,
+                                getattr(source, name).weights):
+      np.testing.assert_array_equal(copied.numpy(), original.numpy())
+  assert checkpointing.step_of(trainer) == 0  # fresh optimizers
+  assert not np.any(trainer.estimator_optimizer.variables[2].numpy())  # no Adam moments
+
+
+def test_fine_tuning_on_another_mixture_runs_end_to_end(finished_run, tmp_path):
+  result = train(tmp_path / "tuned", "--steps", "10", "--num-modes", "4",
+                 "--init-from", finished_run)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "networks initialised from" in result.stdout
+
+
+def test_init_from_an_incompatible_architecture_names_network_and_shapes(finished_run, tmp_path):
+  result = train(tmp_path / "wide", "--steps", "10", "--generator-units", "64,64",
+                 "--init-from", finished_run)
+  line = one_error_line(result)
+  assert "the generator does not match" in line
+  assert "(16, 32)" in line or "(16, 64)" in line
+
+
+@pytest.mark.parametrize("kind", ["missing", "foreign", "empty"])
+def test_init_from_a_bad_path_fails_in_one_line(tmp_path, kind):
+  target = tmp_path / kind
+  if kind == "foreign":
+    target.mkdir()
+    (target / "notes.txt").write_text("not a run")
+  elif kind == "empty":
+    target.mkdir()
+  result = train(tmp_path / "run", "--steps", "10", "--init-from", target)
+  line = one_error_line(result)
+  assert str(target) in line

@@ -1,0 +1,152 @@
+"""Export for TF Serving, sampling without the training code, and the client's
+requests checked against real SavedModels."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from export import client, loading
+from tests import clitools
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("export") / "run"
+  result = clitools.run("lbt_tf.train", "--workdir", workdir, "--steps", "20",
+                        "--eval-every", "10", *clitools.SMALL_RUN)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return workdir
+
+
+def digest(path):
+  return hashlib.sha256((path / "saved_model.pb").read_bytes()).hexdigest()
+
+
+def test_export_writes_new_versions_and_never_overwrites(run_dir, tmp_path):
+  base = tmp_path / "served"
+  for expected in (1, 2):
+    result = clitools.run("lbt_tf.export", "--workdir", run_dir, "--export-dir", base)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (base / str(expected) / "saved_model.pb").exists()
+  before = digest(base / "1")
+  result = clitools.run("lbt_tf.export", "--workdir", run_dir, "--export-dir", base,
+                        "--version", "1")
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines() == [
+      f"lbt_tf.export: error: {base / '1'} already exists; pass another "
+      "--version or remove it first"]
+  assert digest(base / "1") == before
+  assert not list(base.glob(".*"))  # no staging folder left behind
+  meta = loading.metadata(base / "2")
+  assert meta == {"dataset": "ring", "method": "lbt-gan", "step": 20,
+                  "mixture": meta["mixture"], "noise_dim": 16}
+
+
+@pytest.mark.parametrize("bad", ["missing", "foreign"])
+def test_export_from_a_bad_workdir_fails_in_one_line(tmp_path, bad):
+  workdir = tmp_path / bad
+  if bad == "foreign":
+    workdir.mkdir()
+    (workdir / "config.json").write_text('{"colour": "blue"}')
+  result = clitools.run("lbt_tf.export", "--workdir", workdir, "--export-dir",
+                        tmp_path / "out")
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 1 and len(lines) == 1 and str(workdir) in lines[0]
+
+
+def test_saved_model_cli_sees_and_runs_both_signatures(run_dir, tmp_path):
+  model = run_dir / "generator" / "1"
+  np.save(tmp_path / "n.npy", np.int32(5))
+  np.save(tmp_path / "seed.npy", np.int64(3))
+  cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+  shown = subprocess.run([*cli, "show", "--dir", str(model), "--all"],
+                         capture_output=True, text=True, check=True).stdout
+  assert "signature_def['serving_default']" in shown
+  assert "signature_def['sample']" in shown
+  for fragment in ("inputs['z'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, 16)",
+                   "inputs['num_samples'] tensor_info:\n        dtype: DT_INT32\n        shape: ()",
+                   "inputs['seed'] tensor_info:\n        dtype: DT_INT64\n        shape: ()",
+                   "outputs['samples'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, 2)"):
+    assert fragment in shown
+  ran = subprocess.run(
+      [*cli, "run", "--dir", str(model), "--tag_set", "serve", "--signature_def",
+       "sample", "--inputs", f"num_samples={tmp_path / 'n.npy'};seed={tmp_path / 'seed.npy'}"],
+      capture_output=True, text=True, check=True).stdout
+  assert "Result for output key samples:" in ran
+  values = ran.split("Result for output key samples:")[1]
+  assert values.count("[") == 6  # 5 rows of 2 in an outer list
+
+
+def test_sample_cli_is_deterministic_per_seed_and_draws(run_dir, tmp_path):
+  outs = []
+  for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+    out = tmp_path / f"{name}.npy"
+    result = clitools.run("lbt_tf.sample", "--model", run_dir / "generator",
+                          "-n", "64", "--seed", seed, "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outs.append(np.load(out))
+  assert outs[0].shape == (64, 2)
+  np.testing.assert_array_equal(outs[0], outs[1])
+  assert not np.array_equal(outs[0], outs[2])
+  png = tmp_path / "s.png"
+  assert clitools.run("lbt_tf.sample", "--model", run_dir / "generator",
+                      "--out", png).returncode == 0
+  assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sample_cli_on_a_missing_version_fails_in_one_line(run_dir, tmp_path):
+  result = clitools.run("lbt_tf.sample", "--model", run_dir / "generator",
+                        "--version", "9", "--out", tmp_path / "x.npy")
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines() == [
+      f"lbt_tf.sample: error: {run_dir / 'generator'} has no version 9; "
+      "versions there: 1"]
+
+
+def signature_inputs(signature):
+  return signature.structured_input_signature[1]
+
+
+def test_rest_bodies_are_valid_for_the_signatures(run_dir):
+  model = tf.saved_model.load(str(run_dir / "generator" / "1"))
+  body = json.loads(json.dumps(client.rest_sample_body(6, 3)))  # as sent
+  signature = model.signatures[body["signature_name"]]
+  specs = signature_inputs(signature)
+  assert set(body["inputs"]) == set(specs)
+  inputs = {k: tf.constant(v, specs[k].dtype) for k, v in body["inputs"].items()}
+  for k, v in inputs.items():
+    assert specs[k].shape.is_compatible_with(v.shape)
+  assert signature(**inputs)["samples"].shape == (6, 2)
+
+  body = json.loads(json.dumps(client.rest_noise_body(np.zeros((3, 16)))))
+  signature = model.signatures[body["signature_name"]]
+  z = tf.constant([row["z"] for row in body["instances"]], tf.float32)
+  assert signature_inputs(signature)["z"].shape.is_compatible_with(z.shape)
+  assert signature(z=z)["samples"].shape == (3, 2)
+  assert client.rest_url("http://h:8501/", "lbt_generator", 2) == (
+      "http://h:8501/v1/models/lbt_generator/versions/2:predict")
+
+
+def test_grpc_request_is_valid_for_the_sample_signature(run_dir):
+  model = tf.saved_model.load(str(run_dir / "generator" / "1"))
+  request = client.grpc_sample_request("lbt_generator", 4, 11, version=1)
+  assert request.model_spec.name == "lbt_generator"
+  assert request.model_spec.version.value == 1
+  signature = model.signatures[request.model_spec.signature_name]
+  specs = signature_inputs(signature)
+  assert set(request.inputs) == set(specs)
+  inputs = {}
+  for name, proto in request.inputs.items():
+    value = tf.make_ndarray(proto)
+    assert tf.as_dtype(proto.dtype) == specs[name].dtype
+    assert specs[name].shape.is_compatible_with(value.shape)
+    inputs[name] = tf.constant(value)
+  samples = signature(**inputs)["samples"].numpy()
+  again = model.signatures["sample"](num_samples=tf.constant(4),
+                                     seed=tf.constant(11, tf.int64))["samples"].numpy()
+  np.testing.assert_array_equal(samples, again)
