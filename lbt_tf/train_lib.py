@@ -26,15 +26,14 @@ class TrainingDiverged(RuntimeError):
   pass
 
 
-def make_mixture(config: config_lib.Config) -> mixtures.GaussianMixture2D:
-  return mixtures.make_mixture(config.layout, config.num_modes, config.std,
-                               config.radius, config.spacing)
-
-
 def mixture_spec(config: config_lib.Config) -> dict:
   """What an independent evaluator needs to rebuild the true distribution."""
   return {k: getattr(config, k)
           for k in ("layout", "num_modes", "radius", "spacing", "std")}
+
+
+def make_mixture(config: config_lib.Config) -> mixtures.GaussianMixture2D:
+  return mixtures.make_mixture(**mixture_spec(config))
 
 
 def adam(lr, beta_1=0.9, **kwargs):
