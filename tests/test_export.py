@@ -150,3 +150,19 @@ def test_grpc_request_is_valid_for_the_sample_signature(run_dir):
   again = model.signatures["sample"](num_samples=tf.constant(4),
                                      seed=tf.constant(11, tf.int64))["samples"].numpy()
   np.testing.assert_array_equal(samples, again)
+
+
+@pytest.mark.parametrize("bad", ["missing", "foreign", "unreadable"])
+def test_sample_cli_on_a_bad_model_directory_fails_in_one_line(tmp_path, bad):
+  model = tmp_path / bad
+  if bad == "foreign":
+    (model / "1").mkdir(parents=True)
+    (model / "1" / "notes.txt").write_text("not a model")
+  elif bad == "unreadable":
+    (model / "1").mkdir(parents=True)
+    (model / "1" / "saved_model.pb").write_bytes(b"\x00corrupted" * 10)
+  result = clitools.run("lbt_tf.sample", "--model", model, "--out", tmp_path / "x.npy")
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 1 and len(lines) == 1, result.stderr[-2000:]
+  assert lines[0].startswith("lbt_tf.sample: error: ") and str(model) in lines[0]
+  assert not (tmp_path / "x.npy").exists()
