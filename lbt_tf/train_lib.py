@@ -187,9 +187,11 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
     checkpointer.save()
 
   step = checkpointing.step_of(trainer)
-  export_dir = saved_model.export_generator(
-      trainer.generator, config.noise_dim, workdir / "generator",
-      metadata=export_metadata(config, step))
+  export_dir = previous_export(workdir / "generator", step)
+  if export_dir is None:
+    export_dir = saved_model.export_generator(
+        trainer.generator, config.noise_dim, workdir / "generator",
+        metadata=export_metadata(config, step))
   metrics, samples = evaluate_saved_model(export_dir, mixture,
                                           config.final_eval_samples)
   trained = step - start
@@ -208,6 +210,16 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
         {config.method: {k: [row[k] for row in history] for k in history[0]}},
         workdir / "metrics.png", config.dataset)
   return metrics
+
+
+def previous_export(base, step):
+  """The newest exported version if it already holds this step's generator
+  (re-running a finished run must not pile up identical versions)."""
+  try:
+    newest = loading.resolve_model_dir(base)
+  except FileNotFoundError:
+    return None
+  return newest if loading.metadata(newest).get("step") == step else None
 
 
 def export_metadata(config: config_lib.Config, step: int) -> dict:

@@ -85,6 +85,16 @@ def test_bad_arguments_fail_in_one_line(tmp_path, args, expected):
   assert not (tmp_path / "w" / "generator").exists()
 
 
+def test_rerunning_a_finished_run_changes_nothing(trained_run):
+  workdir, _ = trained_run
+  before = (workdir / "config.json").read_text()
+  result = run("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "resuming from the checkpoint at step 20" in result.stdout
+  assert sorted(p.name for p in (workdir / "generator").iterdir()) == ["1"]
+  assert (workdir / "config.json").read_text() == before
+
+
 def test_a_run_with_other_settings_is_never_mixed_in(trained_run):
   workdir, _ = trained_run
   before = (workdir / "config.json").read_text()
