@@ -102,7 +102,7 @@ def main(argv=None):
   print(f"\nFinal evaluation of the exported generator {metrics['generator']}:")
   print(format_metrics(metrics))
   print(f"\nRun directory: {workdir} (config.json, metrics.csv, metrics.json, "
-        "density.png, metrics.png, logs/, generator/)")
+        "density.png, metrics.png, logs/, checkpoints/, generator/)")
 
 
 if __name__ == "__main__":
