@@ -14,6 +14,8 @@ import pathlib
 
 import tensorflow as tf
 
+from lbt_tf.errors import first_line
+
 CHECKPOINT_DIR = "checkpoints"
 KEEP = 3
 NETWORKS = ("generator", "discriminator", "estimator")
@@ -57,6 +59,11 @@ class Checkpointer:
   def save(self) -> str:
     return self.manager.save(checkpoint_number=step_of(self.trainer))
 
+  def save_if_new(self) -> str:
+    """Save unless the latest checkpoint already holds the current step."""
+    path = str(self.directory / f"ckpt-{step_of(self.trainer)}")
+    return path if self.manager.latest_checkpoint == path else self.save()
+
   def restore_latest(self, report=print) -> int:
     """Restore the newest readable checkpoint; returns its step (0 if none).
 
@@ -71,7 +78,7 @@ class Checkpointer:
       except Exception as e:  # pylint: disable=broad-except
         # Corruption surfaces as OpError, ValueError, IndexError, ...: any
         # failure to read this one means trying the one before it.
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        reason = first_line(e, 200)
         aside = set_aside(path)
         report(f"checkpoint {path} is unreadable ({reason}); kept as "
                f"{aside}*, trying the previous one")
@@ -113,7 +120,7 @@ def restore_exactly(trainer, prefix):
     training_state(trainer).restore(prefix).assert_existing_objects_matched()
   except (tf.errors.OpError, ValueError, AssertionError) as e:
     raise CheckpointError(f"checkpoint {prefix} does not fit this run's "
-                          f"settings: {str(e).strip().splitlines()[0][:300]}") from None
+                          f"settings: {first_line(e, 300)}") from None
 
 
 def saved_objects(prefix) -> set:
@@ -140,7 +147,7 @@ def load_network_weights(trainer, path, report=print) -> str:
     saved = saved_objects(prefix)
   except (tf.errors.OpError, ValueError) as e:
     raise CheckpointError(f"cannot read checkpoint {prefix}: "
-                          f"{str(e).strip().splitlines()[0]}") from None
+                          f"{first_line(e)}") from None
   for name, network in networks_of(trainer).items():
     if name not in saved:
       report(f"--init-from: {prefix} has no {name}; it starts from scratch")
@@ -150,7 +157,7 @@ def load_network_weights(trainer, path, report=print) -> str:
       status.expect_partial()  # the optimizers are left out on purpose
       status.assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.OpError) as e:
-      detail = str(e).strip().splitlines()[0]
+      detail = first_line(e)
       raise CheckpointError(
           f"--init-from {prefix}: the {name} does not match this run's "
           f"architecture: {detail}") from None

@@ -68,13 +68,14 @@ def main(argv=None):
     import numpy as np  # pylint: disable=g-import-not-at-top
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     from export import loading  # pylint: disable=g-import-not-at-top
+    from lbt_tf.errors import first_line  # pylint: disable=g-import-not-at-top
   try:
     model_dir = loading.resolve_model_dir(args.model, args.version)
     try:
       sample = tf.saved_model.load(str(model_dir)).signatures["sample"]
     except (OSError, tf.errors.OpError, KeyError) as e:
       raise ValueError(f"{model_dir} is not an lbt_tf generator "
-                       f"({str(e).strip().splitlines()[0]})") from None
+                       f"({first_line(e)})") from None
     samples = sample(num_samples=tf.constant(args.num_samples, tf.int32),
                      seed=tf.constant(args.seed, tf.int64))["samples"].numpy()
     out.parent.mkdir(parents=True, exist_ok=True)

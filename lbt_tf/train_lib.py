@@ -15,6 +15,7 @@ import tensorflow as tf
 from export import loading, saved_model
 from lbt_tf import callbacks, checkpointing, config as config_lib, mixture_metrics
 from lbt_tf import mixtures, networks, plots, sampling
+from lbt_tf.errors import first_line
 from lbt_tf.estimator import VAE
 from trainers.gan import GAN
 from trainers.lbt import LBT, LBTGAN
@@ -113,7 +114,7 @@ def load_generator_signature(model, version=None):
     serve = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
   except (OSError, tf.errors.OpError, KeyError) as e:
     raise ValueError(f"{model_dir} is not a loadable generator SavedModel "
-                     f"({str(e).strip().splitlines()[0]})") from None
+                     f"({first_line(e)})") from None
   if "noise_dim" not in metadata:
     metadata["noise_dim"] = serve.structured_input_signature[1]["z"].shape[1]
   return (lambda z: serve(z=tf.constant(z))["samples"].numpy()), metadata, model_dir
@@ -182,9 +183,7 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
     raise TrainingDiverged(
         f"training stopped: {guard.problem}; {kept}; try lower learning "
         "rates (--generator-lr, --estimator-lr) or a larger --decoder-variance")
-  if checkpointer.manager.latest_checkpoint != str(
-      workdir / checkpointing.CHECKPOINT_DIR / f"ckpt-{config.steps}"):
-    checkpointer.save()
+  checkpointer.save_if_new()
 
   step = checkpointing.step_of(trainer)
   export_dir = previous_export(workdir / "generator", step)
