@@ -1,8 +1,8 @@
 """Checkpoints of a whole training state, and loading weights to fine-tune.
 
-A checkpoint holds every network, every optimizer (the estimator's Adam state
-is what the unroll continues from), the trainer's random-number state and,
-through the generator optimizer's iteration count, the step. The data
+A checkpoint holds every network, every optimizer (an unroll continues from
+the live Adam state), the trainer's random-number state and, through the
+generator optimizer's iteration count, the step. The data
 pipeline is indexed by step, so a resumed run sees the batches an
 uninterrupted one would have seen.
 
@@ -18,7 +18,7 @@ from lbt_tf.errors import first_line
 
 CHECKPOINT_DIR = "checkpoints"
 KEEP = 3
-NETWORKS = ("generator", "discriminator", "estimator")
+NETWORKS = ("generator", "discriminator", "estimator", "reconstructor")
 
 
 class CheckpointError(ValueError):
@@ -31,7 +31,7 @@ def networks_of(trainer) -> dict:
 
 
 def optimizers_of(trainer) -> dict:
-  names = ("generator_optimizer", "discriminator_optimizer", "estimator_optimizer")
+  names = tuple(f"{network}_optimizer" for network in NETWORKS)
   return {name: getattr(trainer, name) for name in names
           if getattr(trainer, name, None) is not None}
 

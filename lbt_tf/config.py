@@ -12,7 +12,7 @@ import typing
 from typing import Tuple
 
 PRESETS_DIR = pathlib.Path(__file__).parent / "presets"
-METHODS = ("lbt", "lbt-gan", "gan")
+METHODS = ("lbt", "lbt-gan", "gan", "unrolled-gan", "veegan", "pacgan")
 ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
 
 
@@ -52,9 +52,11 @@ class Config:
   estimator_lr: float = 1e-3
   # learning by teaching
   estimator_steps: int = 2          # M
-  unroll_steps: int = 5             # K
-  stop_second_moment: bool = True
+  unroll_steps: int = 5             # K (unrolled-gan: D updates unrolled)
+  stop_second_moment: bool = True   # when unrolling Adam
   adversarial_weight: float = 0.1   # lambda_G, LBT-GAN only
+  # baselines
+  pack: int = 2                     # PacGAN: samples per discriminator input
   # evaluation and speed
   eval_every: int = 500
   checkpoint_every: int = 500
@@ -72,13 +74,16 @@ class Config:
       raise ValueError(f"unknown estimator optimizer {self.estimator_optimizer!r};"
                        f" choose from {', '.join(ESTIMATOR_OPTIMIZERS)}")
     for name in ("steps", "batch_size", "noise_dim", "latent_dim", "eval_every",
-                 "checkpoint_every",
+                 "checkpoint_every", "pack",
                  "eval_samples", "final_eval_samples", "steps_per_execution"):
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
     for name in ("estimator_steps", "unroll_steps"):
       if getattr(self, name) < 0:
         raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
+    if self.method == "pacgan" and self.batch_size % self.pack:
+      raise ValueError(f"--batch-size ({self.batch_size}) must be a multiple of "
+                       f"--pack ({self.pack})")
     if self.steps % self.eval_every:
       raise ValueError(f"--steps ({self.steps}) must be a multiple of "
                        f"--eval-every ({self.eval_every})")

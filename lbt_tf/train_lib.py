@@ -17,8 +17,9 @@ from lbt_tf import callbacks, checkpointing, config as config_lib, mixture_metri
 from lbt_tf import mixtures, networks, plots, sampling
 from lbt_tf.errors import first_line
 from lbt_tf.estimator import VAE
-from trainers.gan import GAN
+from trainers.gan import GAN, PacGAN, UnrolledGAN
 from trainers.lbt import LBT, LBTGAN
+from trainers.veegan import VEEGAN
 
 EVAL_SEED = 1234  # noise for the evaluations; fixed so that runs compare
 
@@ -42,42 +43,66 @@ def adam(lr, beta_1=0.9, **kwargs):
 
 
 def build_trainer(config: config_lib.Config, data_dim: int = 2):
-  """The method's Keras trainer with its networks, compiled and ready to fit."""
+  """The method's Keras trainer with its networks, compiled and ready to fit.
+
+  Every method gets the same generator, and every method with a
+  discriminator the same discriminator widths (an equal budget).
+  """
   keras.utils.set_random_seed(config.seed)
   generator = networks.mlp_generator(config.noise_dim, data_dim,
                                      config.generator_units, config.activation)
   optimizers = dict(generator_optimizer=adam(
       config.generator_lr, config.generator_beta1,
       global_clipnorm=config.generator_clipnorm))
-  discriminator = None
-  if config.method in ("gan", "lbt-gan"):
-    discriminator = networks.mlp_discriminator(
-        data_dim, config.discriminator_units, config.activation)
+
+  def new_discriminator(input_dim):
     optimizers["discriminator_optimizer"] = adam(config.discriminator_lr,
                                                  config.discriminator_beta1)
+    return networks.mlp_discriminator(input_dim, config.discriminator_units,
+                                      config.activation)
 
+  shared = dict(noise_dim=config.noise_dim, seed=config.seed)
   if config.method == "gan":
-    trainer = GAN(generator, config.noise_dim, discriminator, seed=config.seed)
+    trainer = GAN(generator, discriminator=new_discriminator(data_dim), **shared)
+  elif config.method == "pacgan":
+    trainer = PacGAN(generator, discriminator=new_discriminator(data_dim * config.pack),
+                     pack=config.pack, **shared)
+  elif config.method == "unrolled-gan":
+    trainer = UnrolledGAN(generator, discriminator=new_discriminator(data_dim),
+                          unroll_steps=config.unroll_steps,
+                          stop_second_moment=config.stop_second_moment, **shared)
+  elif config.method == "veegan":
+    # F mirrors G: samples -> noise through the generator's hidden widths.
+    reconstructor = networks.mlp(data_dim, config.generator_units,
+                                 config.noise_dim, config.activation,
+                                 "reconstructor")
+    optimizers["reconstructor_optimizer"] = adam(config.generator_lr,
+                                                 config.generator_beta1)
+    trainer = VEEGAN(generator,
+                     discriminator=new_discriminator(config.noise_dim + data_dim),
+                     reconstructor=reconstructor, **shared)
   else:
-    estimator = VAE(data_dim, config.latent_dim, config.estimator_units,
-                    config.activation, config.decoder_likelihood,
-                    config.decoder_variance, config.learn_decoder_variance)
-    optimizers["estimator_optimizer"] = (
-        adam(config.estimator_lr) if config.estimator_optimizer == "adam"
-        else keras.optimizers.SGD(config.estimator_lr))
-    lbt_settings = dict(estimator_steps=config.estimator_steps,
-                        unroll_steps=config.unroll_steps,
-                        stop_second_moment=config.stop_second_moment,
-                        seed=config.seed)
-    if config.method == "lbt":
-      trainer = LBT(generator, estimator, config.noise_dim, **lbt_settings)
-    else:
-      trainer = LBTGAN(generator, estimator, config.noise_dim, discriminator,
-                       adversarial_weight=config.adversarial_weight,
-                       **lbt_settings)
+    trainer = build_lbt(config, generator, data_dim, optimizers, new_discriminator,
+                        shared)
   trainer.compile(**optimizers, steps_per_execution=config.steps_per_execution,
                   jit_compile=config.jit_compile)
   return trainer
+
+
+def build_lbt(config, generator, data_dim, optimizers, new_discriminator, shared):
+  estimator = VAE(data_dim, config.latent_dim, config.estimator_units,
+                  config.activation, config.decoder_likelihood,
+                  config.decoder_variance, config.learn_decoder_variance)
+  optimizers["estimator_optimizer"] = (
+      adam(config.estimator_lr) if config.estimator_optimizer == "adam"
+      else keras.optimizers.SGD(config.estimator_lr))
+  lbt_settings = dict(estimator_steps=config.estimator_steps,
+                      unroll_steps=config.unroll_steps,
+                      stop_second_moment=config.stop_second_moment, **shared)
+  if config.method == "lbt":
+    return LBT(generator, estimator, **lbt_settings)
+  return LBTGAN(generator, estimator, discriminator=new_discriminator(data_dim),
+                adversarial_weight=config.adversarial_weight, **lbt_settings)
 
 
 def prepare_workdir(config: config_lib.Config, workdir) -> pathlib.Path:

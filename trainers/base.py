@@ -10,7 +10,7 @@ objective the method defines. Subclasses supply only those two pieces:
                               through unrolled helper updates)
 
 The optional discriminator and its non-saturating GAN losses live here because
-several methods (GAN, LBT-GAN, the GAN baselines) share them.
+several methods (GAN, LBT-GAN, Unrolled GAN, PacGAN) share them.
 """
 
 import keras
@@ -116,17 +116,29 @@ class GenerativeTrainer(keras.Model):
 
   # -- the shared discriminator ---------------------------------------------
 
+  def discriminator_input(self, samples):
+    """What D sees of a batch of samples (PacGAN packs them)."""
+    return samples
+
+  def discriminate(self, samples, parameters=None):
+    """D's logits for `samples`, under D's variables or, to unroll D, under
+    explicit parameter tensors."""
+    x = self.discriminator_input(samples)
+    if parameters is None:
+      return self.discriminator(x, training=True)
+    logits, _ = self.discriminator.stateless_call(
+        parameters, self.discriminator.non_trainable_variables, x, training=True)
+    return logits
+
   def update_discriminator(self, real):
     fake = tf.stop_gradient(self.generate(tf.shape(real)[0]))
     variables = self.discriminator.trainable_variables
     with tf.GradientTape() as tape:
-      loss = discriminator_loss(self.discriminator(real, training=True),
-                                self.discriminator(fake, training=True))
+      loss = discriminator_loss(self.discriminate(real), self.discriminate(fake))
     grads = tape.gradient(loss, variables)
     self.discriminator_optimizer.apply_gradients(zip(grads, variables))
     self.discriminator_loss_tracker.update_state(loss)
 
   def adversarial_loss(self, batch_size):
     """-E_z[log D(G(z))] on fresh samples, differentiable w.r.t. the generator."""
-    fake_logits = self.discriminator(self.generate(batch_size), training=True)
-    return non_saturating_generator_loss(fake_logits)
+    return non_saturating_generator_loss(self.discriminate(self.generate(batch_size)))

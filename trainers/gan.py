@@ -1,8 +1,19 @@
-"""The non-saturating GAN (Goodfellow et al. 2014), the baseline of every table."""
+"""The GAN baselines that share a discriminator on samples.
+
+  GAN           Goodfellow et al. 2014, non-saturating generator loss.
+  PacGAN        Lin et al. 2018: D judges m samples packed together, so a
+                generator that repeats itself is easy to spot.
+  UnrolledGAN   Metz et al. 2017: the generator descends the loss it would
+                have against D after K more (differentiable) D updates, so it
+                sees how D would react to a collapse.
+"""
 
 import tensorflow as tf
 
+from lbt_tf import unroll
 from trainers.base import GenerativeTrainer
+from trainers.base import discriminator_loss
+from trainers.base import non_saturating_generator_loss
 
 
 class GAN(GenerativeTrainer):
@@ -10,7 +21,7 @@ class GAN(GenerativeTrainer):
 
   def __init__(self, generator, noise_dim, discriminator, **kwargs):
     if discriminator is None:
-      raise ValueError("a GAN needs a discriminator")
+      raise ValueError(f"{type(self).__name__} needs a discriminator")
     super().__init__(generator, noise_dim, discriminator, **kwargs)
 
   def update_helpers(self, real):
@@ -18,3 +29,69 @@ class GAN(GenerativeTrainer):
 
   def generator_objective(self, real):
     return self.adversarial_loss(tf.shape(real)[0])
+
+
+class PacGAN(GAN):
+  """A GAN whose discriminator sees `pack` samples at a time.
+
+  A batch of B samples becomes B / pack rows of pack * data_dim features
+  (consecutive samples together); the discriminator must be built for that
+  input width. The batch size must be a multiple of `pack`.
+  """
+
+  def __init__(self, generator, noise_dim, discriminator, pack: int = 2, **kwargs):
+    if pack < 1:
+      raise ValueError(f"pack must be at least 1, got {pack}")
+    super().__init__(generator, noise_dim, discriminator, **kwargs)
+    self.pack = pack
+
+  def discriminator_input(self, samples):
+    return pack_samples(samples, self.pack)
+
+
+def pack_samples(samples, pack: int):
+  """[B, d] -> [B / pack, pack * d]: row i is samples pack*i ... pack*i+pack-1."""
+  features = samples.shape[-1]
+  return tf.reshape(samples, [-1, pack * features])
+
+
+class UnrolledGAN(GAN):
+  """The generator's loss is taken against D unrolled K Adam steps ahead.
+
+  Per iteration: one ordinary D update, then the generator descends
+  -E_z[log D_{psi_K}(G(z))] where psi_K(phi) comes from K differentiable
+  updates of D on this iteration's real batch and generated batch (Metz et
+  al. reuse one batch for all K steps), continuing from D's live Adam state.
+  The unroll is the one LBT uses for its estimator (`lbt_tf.unroll`).
+
+  Metz et al.'s code takes the minimax loss -f(psi_K); we keep the
+  non-saturating loss of every other method here so that only the unroll
+  differs from the GAN baseline. K = 0 is exactly the GAN.
+  """
+
+  def __init__(self, generator, noise_dim, discriminator, unroll_steps: int = 5,
+               stop_second_moment: bool = True, **kwargs):
+    if unroll_steps < 0:
+      raise ValueError(f"unroll_steps (K) must be >= 0, got {unroll_steps}")
+    super().__init__(generator, noise_dim, discriminator, **kwargs)
+    self.unroll_steps = unroll_steps
+    self.stop_second_moment = stop_second_moment
+
+  def unrolled_discriminator(self, real, fake):
+    """psi_K: D's parameters after K differentiable updates on (real, fake)."""
+    variables = self.discriminator.trainable_variables
+    psi_0 = [tf.stop_gradient(tf.convert_to_tensor(v)) for v in variables]
+    optimizer, state = unroll.differentiable_twin(
+        self.discriminator_optimizer, variables, self.stop_second_moment)
+
+    def fit_loss(psi, step):  # D's own loss; `fake` depends on phi
+      del step  # the same batch at every step
+      return discriminator_loss(self.discriminate(real, psi),
+                                self.discriminate(fake, psi))
+
+    return unroll.unroll(fit_loss, psi_0, optimizer, state, self.unroll_steps)
+
+  def generator_objective(self, real):
+    fake = self.generate(tf.shape(real)[0])
+    psi_K = self.unrolled_discriminator(real, fake)
+    return non_saturating_generator_loss(self.discriminate(fake, psi_K))

@@ -101,7 +101,7 @@ class LBT(GenerativeTrainer):
     loss = -f_G
     if adversarial:
       loss += self.adversarial_weight * non_saturating_generator_loss(
-          self.discriminator(fakes[-1], training=True))
+          self.discriminate(fakes[-1]))
     return loss
 
 

@@ -1,0 +1,157 @@
+"""The GAN baselines do what their papers say."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lbt_tf import config as config_lib
+from lbt_tf import mixtures, networks, train_lib
+from trainers.base import discriminator_loss, non_saturating_generator_loss
+from trainers.gan import PacGAN, UnrolledGAN, pack_samples
+from trainers.veegan import VEEGAN, reconstruction_error
+
+
+def small_unrolled_gan(unroll_steps, dtype="float32"):
+  keras.utils.set_random_seed(0)
+  generator = networks.mlp_generator(4, 2, [8], dtype=dtype)
+  discriminator = networks.mlp_discriminator(2, [8], dtype=dtype)
+  trainer = UnrolledGAN(generator, 4, discriminator, unroll_steps=unroll_steps,
+                        stop_second_moment=False)
+  trainer.compile(keras.optimizers.Adam(1e-3),
+                  keras.optimizers.Adam(0.05, beta_1=0.5))
+  return trainer
+
+
+def batch(dtype="float32", size=32):
+  rng = np.random.default_rng(1)
+  return (tf.constant(rng.normal(size=(size, 2)), dtype),
+          tf.constant(rng.normal(size=(size, 4)), dtype))
+
+
+def unrolled_generator_loss(trainer, real, noise):
+  fake = trainer.generator(noise)
+  psi_K = trainer.unrolled_discriminator(real, fake)
+  return non_saturating_generator_loss(trainer.discriminate(fake, psi_K))
+
+
+def test_unrolled_discriminator_is_where_real_adam_steps_take_it():
+  trainer = small_unrolled_gan(unroll_steps=3)
+  real, noise = batch()
+  fake = trainer.generator(noise)
+  psi_K = trainer.unrolled_discriminator(real, fake)
+  variables = trainer.discriminator.trainable_variables
+  for _ in range(3):
+    with tf.GradientTape() as tape:
+      loss = discriminator_loss(trainer.discriminator(real),
+                                trainer.discriminator(fake))
+    trainer.discriminator_optimizer.apply_gradients(
+        zip(tape.gradient(loss, variables), variables))
+  for unrolled, stepped in zip(psi_K, variables):
+    np.testing.assert_allclose(unrolled.numpy(), stepped.numpy(), atol=1e-6)
+  assert not np.allclose(psi_K[0].numpy(), small_unrolled_gan(3).discriminator
+                         .trainable_variables[0].numpy())  # D really moved
+
+
+def generator_gradient(trainer, real, noise):
+  variables = trainer.generator.trainable_variables
+  with tf.GradientTape() as tape:
+    loss = unrolled_generator_loss(trainer, real, noise)
+  return [g.numpy() for g in tape.gradient(loss, variables)]
+
+
+def test_k0_is_the_gan_and_unrolling_changes_the_generator_gradient():
+  real, noise = batch()
+  gan_trainer = small_unrolled_gan(unroll_steps=0)
+  variables = gan_trainer.generator.trainable_variables
+  with tf.GradientTape() as tape:
+    gan_loss = non_saturating_generator_loss(
+        gan_trainer.discriminate(gan_trainer.generator(noise)))
+  gan_gradient = tape.gradient(gan_loss, variables)
+  for k0, gan in zip(generator_gradient(gan_trainer, real, noise), gan_gradient):
+    np.testing.assert_allclose(k0, gan.numpy(), rtol=1e-5, atol=1e-7)
+
+  unrolled = generator_gradient(small_unrolled_gan(unroll_steps=5), real, noise)
+  difference = sum(np.sum((a - b.numpy())**2) for a, b in zip(unrolled, gan_gradient))
+  size = sum(np.sum(b.numpy()**2) for b in gan_gradient)
+  assert difference > 1e-3 * size  # the unroll is not a no-op
+
+
+def test_unrolled_gan_gradient_matches_finite_differences():
+  trainer = small_unrolled_gan(unroll_steps=3, dtype="float64")
+  real, noise = batch("float64")
+  variables = trainer.generator.trainable_variables
+  rng = np.random.default_rng(2)
+  direction = [rng.normal(size=v.shape) for v in variables]
+  analytic = sum(np.sum(g * d) for g, d in
+                 zip(generator_gradient(trainer, real, noise), direction))
+  origin = [v.numpy() for v in variables]
+  epsilon = 1e-5
+
+  def loss_at(t):
+    for v, o, d in zip(variables, origin, direction):
+      v.assign(o + t * d)
+    return float(unrolled_generator_loss(trainer, real, noise))
+
+  numeric = (loss_at(epsilon) - loss_at(-epsilon)) / (2 * epsilon)
+  assert analytic == pytest.approx(numeric, rel=1e-5)
+
+
+def test_pacgan_discriminator_sees_m_samples_per_row():
+  samples = tf.reshape(tf.range(24, dtype=tf.float32), [12, 2])
+  packed = pack_samples(samples, 3)
+  assert packed.shape == (4, 6)
+  np.testing.assert_array_equal(packed[1], np.arange(6, 12))  # samples 3, 4, 5
+
+  config = config_lib.make_config("ring", {"method": "pacgan", "pack": 4,
+                                            "noise_dim": 8, "batch_size": 64})
+  trainer = train_lib.build_trainer(config)
+  assert trainer.discriminator.input_shape == (None, 4 * 2)
+  trainer.fit(mixtures.training_batches(mixtures.ring(), 64, 0),
+              steps_per_epoch=10, epochs=1, verbose=0)
+  assert int(trainer.discriminator_optimizer.iterations) == 10
+
+
+def test_pacgan_batch_must_split_into_packs():
+  with pytest.raises(ValueError, match="multiple of --pack"):
+    config_lib.make_config("ring", {"method": "pacgan", "pack": 3,
+                                    "batch_size": 64})
+
+
+def small_veegan(noise_dim=2):
+  keras.utils.set_random_seed(0)
+  generator = networks.mlp_generator(noise_dim, 2, [16])
+  discriminator = networks.mlp_discriminator(noise_dim + 2, [16])
+  reconstructor = networks.mlp(2, [16], noise_dim, "tanh", "reconstructor")
+  trainer = VEEGAN(generator, noise_dim, discriminator, reconstructor)
+  trainer.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
+                  keras.optimizers.Adam(1e-2), steps_per_execution=10)
+  return trainer
+
+
+def test_veegan_generator_objective_is_the_papers():
+  """-D(z, G(z)) + ||z - F(G(z))||^2 on the noise the trainer draws."""
+  trainer = small_veegan()
+  real = tf.zeros([16, 2])
+  seed_state = trainer.seed_generator.state.numpy()
+  objective = float(trainer.generator_objective(real))
+  trainer.seed_generator.state.assign(seed_state)
+  noise = trainer.sample_noise(16)
+  fake = trainer.generator(noise)
+  logits = trainer.discriminator(tf.concat([noise, fake], -1))
+  by_hand = (-np.mean(logits)
+             + np.mean(np.sum((noise - trainer.reconstructor(fake))**2, -1)))
+  assert objective == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_veegan_reconstructor_learns_to_invert_the_generator():
+  trainer = small_veegan()
+  history = trainer.fit(mixtures.training_batches(mixtures.ring(), 128, 0),
+                        steps_per_epoch=300, epochs=1, verbose=0)
+  noise = trainer.sample_noise(1000)
+  error = float(reconstruction_error(
+      noise, trainer.reconstructor(trainer.generator(noise))))
+  # Guessing F(x) = 0 scores E||z||^2 = noise_dim = 2.
+  assert error < 0.5
+  assert int(trainer.reconstructor_optimizer.iterations) == 300
+  assert set(history.history) == {"g_loss", "d_loss", "reconstruction"}
