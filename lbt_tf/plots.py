@@ -28,19 +28,31 @@ def plot_extent(means: np.ndarray, std: float) -> float:
 
 def density_figure(panels: dict, extent: float, path, title: str = ""):
   """One density panel per entry of `panels` (name -> samples [n, 2])."""
-  fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4),
-                           squeeze=False)
-  for ax, (name, samples) in zip(axes[0], panels.items()):
-    finite = samples[np.isfinite(samples).all(1)]
-    # Square-root colour scale: faint modes stay visible beside strong ones.
-    ax.imshow(smoothed_density(finite, extent), origin="lower", cmap="Greens",
-              norm=matplotlib.colors.PowerNorm(0.5),
-              extent=[-extent, extent, -extent, extent])
-    ax.set_title(name)
-    ax.set_xticks([])
-    ax.set_yticks([])
-  if title:
-    fig.suptitle(title)
+  density_grid({title: (extent, panels)}, path)
+
+
+def density_grid(rows: dict, path):
+  """Figure 1: one row per dataset, one density panel per sample set.
+
+  `rows` maps a row title to (extent, {panel name: samples [n, 2]}).
+  """
+  width = max(len(panels) for _, panels in rows.values())
+  fig, axes = plt.subplots(len(rows), width,
+                           figsize=(3.2 * width, 3.4 * len(rows)), squeeze=False)
+  for row_axes, (title, (extent, panels)) in zip(axes, rows.items()):
+    for ax in row_axes[len(panels):]:
+      ax.axis("off")
+    for ax, (name, samples) in zip(row_axes, panels.items()):
+      finite = samples[np.isfinite(samples).all(1)]
+      # Square-root colour scale: faint modes stay visible beside strong ones.
+      ax.imshow(smoothed_density(finite, extent), origin="lower", cmap="Greens",
+                norm=matplotlib.colors.PowerNorm(0.5),
+                extent=[-extent, extent, -extent, extent])
+      ax.set_title(name)
+      ax.set_xticks([])
+      ax.set_yticks([])
+    if title:
+      row_axes[0].set_ylabel(title, fontsize=13)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
@@ -51,14 +63,18 @@ CURVES = (("modes_covered", "# modes covered", "linear"),
           ("high_quality_percent", "% high-quality samples", "linear"))
 
 
-def metric_curves(series: dict, path, title: str = ""):
+def metric_curves(series: dict, path, title: str = "", coverage="modes_covered"):
   """Figure 2: each metric against iterations.
 
   `series` maps a label to {"step": [...], metric: [...]}; a metric may also
   come with a list of runs ([runs, points]) to draw a mean with a std band.
+  `coverage` picks the mode-count rule ("modes_with_any_sample": VEEGAN's).
   """
+  panels = list(CURVES)
+  if coverage != "modes_covered":
+    panels[0] = (coverage, "# modes with >= 1 HQ sample", "linear")
   fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-  for ax, (key, label, scale) in zip(axes, CURVES):
+  for ax, (key, label, scale) in zip(axes, panels):
     for name, values in series.items():
       steps = np.asarray(values["step"])
       ys = np.atleast_2d(np.asarray(values[key], dtype=float))

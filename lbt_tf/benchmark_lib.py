@@ -1,0 +1,268 @@
+"""Methods x datasets x seeds at an equal budget, and the tables and figures.
+
+Each run is an ordinary `python -m lbt_tf.train` process with its own run
+directory `WORKDIR/<dataset>/<method>/seed-<seed>`, so a run can be inspected,
+re-scored (`python -m lbt_tf.evaluate`) or resumed on its own. A run whose
+`metrics.json` reports the full number of steps is finished and is not redone;
+an interrupted one resumes from its checkpoint. Every run of a dataset uses
+the dataset's preset (same generator, same discriminator widths, same batch,
+same steps) plus the benchmark's shared settings.
+"""
+
+import csv
+import dataclasses
+import json
+import pathlib
+import subprocess
+import sys
+import time
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from lbt_tf import config as config_lib
+
+PRESETS_DIR = config_lib.PRESETS_DIR / "benchmarks"
+COVERAGE = ("modes_covered", "modes_with_any_sample")
+
+
+@dataclasses.dataclass
+class Benchmark:
+  """A benchmark: which runs, and how coverage is counted."""
+
+  datasets: Tuple[str, ...]
+  methods: Tuple[str, ...]
+  seeds: Tuple[int, ...]
+  steps: int
+  coverage: str = "modes_covered"
+  settings: Dict[str, object] = dataclasses.field(default_factory=dict)
+  description: str = ""
+
+  def validate(self):
+    for name in ("datasets", "methods", "seeds"):
+      if not getattr(self, name):
+        raise ValueError(f"the benchmark needs at least one of --{name}")
+    if self.coverage not in COVERAGE:
+      raise ValueError(f"unknown coverage rule {self.coverage!r}; choose from "
+                       f"{', '.join(COVERAGE)}")
+    # Every run's settings must make a valid config, checked before any runs.
+    for dataset in self.datasets:
+      for method in self.methods:
+        self.run_config(dataset, method, self.seeds[0])
+    return self
+
+  def run_config(self, dataset, method, seed) -> config_lib.Config:
+    overrides = dict(self.settings, method=method, seed=seed, steps=self.steps)
+    return config_lib.make_config(dataset, overrides)
+
+  def runs(self) -> List[Tuple[str, str, int]]:
+    return [(d, m, s) for d in self.datasets for m in self.methods
+            for s in self.seeds]
+
+
+def presets() -> List[str]:
+  return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+
+
+def load_preset(name: str, **overrides) -> Benchmark:
+  """Preset `name` with command-line `overrides` (None values ignored)."""
+  path = PRESETS_DIR / f"{name}.json"
+  if not path.exists():
+    raise ValueError(f"unknown benchmark preset {name!r}; choose from "
+                     f"{', '.join(presets())}")
+  values = json.loads(path.read_text())
+  settings = dict(values.get("settings", {}))
+  settings.update(overrides.pop("settings", None) or {})
+  values["settings"] = settings
+  values.update({k: v for k, v in overrides.items() if v is not None})
+  for name in ("datasets", "methods", "seeds"):
+    values[name] = tuple(values[name])
+  return Benchmark(**values).validate()
+
+
+def run_dir(workdir, dataset, method, seed) -> pathlib.Path:
+  return pathlib.Path(workdir) / dataset / method / f"seed-{seed}"
+
+
+def finished(directory: pathlib.Path, steps: int) -> bool:
+  path = directory / "metrics.json"
+  if not path.exists():
+    return False
+  try:
+    return json.loads(path.read_text()).get("step") == steps
+  except ValueError:  # half-written by a killed run: redo its evaluation
+    return False
+
+
+def train_command(benchmark: Benchmark, dataset, method, seed, directory):
+  args = [sys.executable, "-m", "lbt_tf.train", "--dataset", dataset,
+          "--method", method, "--seed", str(seed), "--steps", str(benchmark.steps),
+          "--workdir", str(directory)]
+  for name, value in sorted(benchmark.settings.items()):
+    if isinstance(value, (list, tuple)):
+      value = ",".join(map(str, value))
+    args += [f"--{config_lib.flag(name)}", str(value)]
+  return args
+
+
+def run_all(benchmark: Benchmark, workdir, jobs: int = 1, report=print):
+  """Train every run that is not finished, `jobs` processes at a time.
+
+  Returns the runs that failed, as (run directory, last line of its log).
+  """
+  todo = [(run, run_dir(workdir, *run)) for run in benchmark.runs()]
+  done = [run for run, d in todo if finished(d, benchmark.steps)]
+  todo = [(run, d) for run, d in todo if not finished(d, benchmark.steps)]
+  if done:
+    report(f"{len(done)} of {len(done) + len(todo)} runs already finished")
+  running, failures = [], []
+  while todo or running:
+    while todo and len(running) < jobs:
+      (dataset, method, seed), directory = todo.pop(0)
+      directory.parent.mkdir(parents=True, exist_ok=True)
+      log = open(directory.parent / f"seed-{seed}.log", "a")  # pylint: disable=consider-using-with
+      process = subprocess.Popen(
+          train_command(benchmark, dataset, method, seed, directory),
+          stdout=log, stderr=subprocess.STDOUT, text=True)
+      report(f"started {dataset} {method} seed {seed}")
+      running.append((process, directory, log, time.perf_counter()))
+    time.sleep(0.5)
+    for entry in list(running):
+      process, directory, log, clock = entry
+      if process.poll() is None:
+        continue
+      running.remove(entry)
+      log.close()
+      minutes = (time.perf_counter() - clock) / 60
+      if process.returncode == 0:
+        report(f"finished {directory} ({minutes:.1f} min)")
+      else:
+        failures.append((directory, last_line(pathlib.Path(log.name))))
+        report(f"FAILED {directory}: {failures[-1][1]}")
+  return failures
+
+
+def last_line(path: pathlib.Path) -> str:
+  lines = [line for line in path.read_text().splitlines() if line.strip()]
+  return lines[-1] if lines else "(no output)"
+
+
+# -- results ------------------------------------------------------------------
+
+METRICS = (("modes_covered", "modes (20% rule)", "{:.1f}"),
+           ("modes_with_any_sample", "modes (>= 1 sample)", "{:.1f}"),
+           ("high_quality_percent", "high quality %", "{:.1f}"),
+           ("intra_mode_kl", "intra-mode KL", "{:.3f}"),
+           ("iterations_per_second", "it/s", "{:.1f}"))  # after the first period
+
+
+def collect(benchmark: Benchmark, workdir) -> Dict[str, Dict[str, List[dict]]]:
+  """dataset -> method -> the final metrics of its finished seeds."""
+  results = {}
+  for dataset, method, seed in benchmark.runs():
+    directory = run_dir(workdir, dataset, method, seed)
+    if finished(directory, benchmark.steps):
+      metrics = json.loads((directory / "metrics.json").read_text())
+      metrics["seed"] = seed
+      # Speed without the first period, which includes tracing the step.
+      periods = read_csv(directory / "metrics.csv")[1:]
+      if periods:
+        metrics["iterations_per_second"] = float(np.median(
+            [row["iterations_per_second"] for row in periods]))
+      results.setdefault(dataset, {}).setdefault(method, []).append(metrics)
+  return results
+
+
+def mean_std(values) -> Tuple[float, float]:
+  """Mean and sample standard deviation (0 for a single run)."""
+  values = np.asarray(values, dtype=float)
+  spread = np.std(values, ddof=1) if len(values) > 1 else 0.0
+  return values.mean(), spread
+
+
+def markdown_table(benchmark: Benchmark, results) -> str:
+  """Per dataset: mean +- std over seeds of each metric, per method."""
+  columns = METRICS
+  coverage = {key: label for key, label, _ in METRICS}[benchmark.coverage]
+  lines = []
+  for dataset in benchmark.datasets:
+    num_modes = config_lib.make_config(dataset, {}).num_modes
+    lines += [f"**{dataset}** ({num_modes} modes; this protocol counts "
+              f"coverage as {coverage}), {benchmark.steps} iterations, "
+              "mean ± std over seeds:",
+              "",
+              "| method | seeds | " + " | ".join(label for _, label, _ in columns) + " |",
+              "|---" * (len(columns) + 2) + "|"]
+    for method in benchmark.methods:
+      runs = results.get(dataset, {}).get(method, [])
+      if not runs:
+        lines.append(f"| {method} | 0 | " + " | ".join("-" for _ in columns) + " |")
+        continue
+      cells = []
+      for key, _, fmt in columns:
+        mean, std = mean_std([r[key] for r in runs])
+        cells.append(f"{fmt.format(mean)} ± {fmt.format(std)}")
+      lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + " |")
+    lines.append("")
+  return "\n".join(lines)
+
+
+def curves(benchmark: Benchmark, workdir, dataset) -> dict:
+  """method -> {"step": [...], metric: [runs, points]} from the runs' metrics.csv."""
+  series = {}
+  for method in benchmark.methods:
+    histories = []
+    for seed in benchmark.seeds:
+      directory = run_dir(workdir, dataset, method, seed)
+      if finished(directory, benchmark.steps):
+        histories.append(read_csv(directory / "metrics.csv"))
+    histories = [h for h in histories if h]
+    if not histories:
+      continue
+    length = min(len(h) for h in histories)
+    series[method] = {"step": [row["step"] for row in histories[0][:length]]}
+    for key in set(histories[0][0]) - {"step"}:
+      series[method][key] = [[row[key] for row in h[:length]] for h in histories]
+  return series
+
+
+def read_csv(path: pathlib.Path) -> List[dict]:
+  if not path.exists():
+    return []
+  with open(path, newline="") as f:
+    return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
+                 report=print) -> pathlib.Path:
+  """results.md (table), results.json, densities.png (Figure 1, the first
+  seed of each method) and curves-<dataset>.png (Figure 2, bands over seeds)."""
+  # TensorFlow only here: planning and tables stay light.
+  from lbt_tf import plots, sampling, train_lib  # pylint: disable=g-import-not-at-top
+  workdir = pathlib.Path(workdir)
+  results = collect(benchmark, workdir)
+  table = markdown_table(benchmark, results)
+  (workdir / "results.md").write_text(
+      f"{benchmark.description}\n\n{table}")
+  (workdir / "results.json").write_text(json.dumps(results, indent=2))
+
+  rows = {}
+  for dataset in benchmark.datasets:
+    mixture = train_lib.make_mixture(benchmark.run_config(dataset, "gan", 0))
+    panels = {"data": mixture.sample(density_samples,
+                                     np.random.default_rng(train_lib.EVAL_SEED))}
+    for method in benchmark.methods:
+      runs = results.get(dataset, {}).get(method)
+      if runs:
+        generate, metadata, _ = train_lib.load_generator_signature(runs[0]["generator"])
+        panels[f"{method} (seed {runs[0]['seed']})"] = sampling.sample(
+            generate, metadata["noise_dim"], density_samples, train_lib.EVAL_SEED)
+    rows[dataset] = (plots.plot_extent(mixture.means, mixture.std), panels)
+    series = curves(benchmark, workdir, dataset)
+    if series:
+      plots.metric_curves(series, workdir / f"curves-{dataset}.png",
+                          f"{dataset}: mean ± std over {len(benchmark.seeds)} seeds",
+                          coverage=benchmark.coverage)
+  plots.density_grid(rows, workdir / "densities.png")
+  report(f"wrote {workdir / 'results.md'}, densities.png, curves-*.png")
+  return workdir / "results.md"
