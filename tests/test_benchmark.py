@@ -1,0 +1,77 @@
+"""The benchmark harness: equal-budget runs, resumable, and honest tables."""
+
+import json
+
+import pytest
+
+from lbt_tf import benchmark_lib
+from tests import clitools
+
+TINY = ["--datasets", "ring", "--methods", "gan,pacgan", "--seeds", "3",
+        "--steps", "20", "--set", "eval_every=10", "--set", "checkpoint_every=10",
+        "--set", "eval_samples=2000", "--set", "final_eval_samples=20000",
+        "--set", "generator_units=32,32", "--set", "discriminator_units=32,32",
+        "--set", "noise_dim=16", "--set", "batch_size=128"]
+
+
+def test_benchmark_runs_every_combination_once_and_reports_them(tmp_path):
+  workdir = tmp_path / "bench"
+  result = clitools.run("lbt_tf.benchmark", "--workdir", workdir, "--jobs", "2",
+                        *TINY)
+  assert result.returncode == 0, result.stderr[-3000:]
+  for name in ("results.md", "results.json", "densities.png", "curves-ring.png"):
+    assert (workdir / name).exists(), name
+
+  # The table is the runs' own final metrics, aggregated over seeds.
+  results = json.loads((workdir / "results.json").read_text())
+  for method in ("gan", "pacgan"):
+    runs = results["ring"][method]
+    assert [r["seed"] for r in runs] == [3]
+    for r in runs:
+      own = json.loads((workdir / "ring" / method / f"seed-{r['seed']}" /
+                        "metrics.json").read_text())
+      assert r["high_quality_percent"] == own["high_quality_percent"]
+      assert own["step"] == 20
+  config = json.loads((workdir / "ring/pacgan/seed-3/config.json").read_text())
+  assert config["seed"] == 3 and config["noise_dim"] == 16
+  table = (workdir / "results.md").read_text()
+  assert "| gan | 1 |" in table and "| pacgan | 1 |" in table
+
+  # Re-running trains nothing; a run that lost its final metrics (killed
+  # during its evaluation) is finished from its checkpoint, not retrained.
+  finished_at = (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns
+  (workdir / "ring/pacgan/seed-3/metrics.json").unlink()
+  again = clitools.run("lbt_tf.benchmark", "--workdir", workdir, *TINY)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "1 of 2 runs already finished" in again.stdout
+  assert (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns == finished_at
+  log = (workdir / "ring/pacgan/seed-3.log").read_text()
+  assert "resuming from the checkpoint at step 20" in log
+  assert list((workdir / "ring/pacgan/seed-3/generator").iterdir()) == [
+      workdir / "ring/pacgan/seed-3/generator/1"]  # no second export
+
+
+def test_table_shows_mean_and_sample_std_over_seeds():
+  benchmark = benchmark_lib.load_preset("paper", datasets=("ring",),
+                                        methods=("gan", "lbt"), seeds=(0, 1))
+  row = {"modes_with_any_sample": 8, "high_quality_percent": 50.0,
+         "intra_mode_kl": 0.5, "iterations_per_second": 10.0}
+  results = {"ring": {"gan": [dict(row, modes_covered=8), dict(row, modes_covered=6)]}}
+  table = benchmark_lib.markdown_table(benchmark, results)
+  assert "| gan | 2 | 7.0 ± 1.4 | 8.0 ± 0.0 | 50.0 ± 0.0 | 0.500 ± 0.000 |" in table
+  assert "| lbt | 0 | - |" in table  # missing runs are shown, not hidden
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--preset", "nope"], "invalid choice"),
+    (["--methods", "gan,wgan"], "unknown method 'wgan'"),
+    (["--datasets", "moons"], "unknown dataset 'moons'"),
+    (["--set", "pack=3", "--methods", "pacgan"], "multiple of --pack"),
+    (["--set", "learning_rate=1"], "expected FIELD=VALUE"),
+])
+def test_bad_benchmark_settings_fail_in_one_line(tmp_path, args, message):
+  result = clitools.run("lbt_tf.benchmark", "--workdir", tmp_path, *args)
+  assert result.returncode != 0
+  assert message in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+  assert not list(tmp_path.iterdir())  # nothing started
