@@ -11,6 +11,7 @@ so a process killed mid-save leaves the previous checkpoint as the latest.
 """
 
 import pathlib
+import tempfile
 
 import tensorflow as tf
 
@@ -47,22 +48,33 @@ def step_of(trainer) -> int:
 
 
 class Checkpointer:
-  """Saves `trainer`'s state under `workdir/checkpoints`, keeping the last few."""
+  """Saves `trainer`'s state under `workdir/checkpoints`, keeping the last few.
 
-  def __init__(self, trainer, workdir):
+  With several workers only the chief writes there (`writer=True`); the
+  others take part in every save (it may need all of them) into a scratch
+  directory, and restore from the chief's checkpoints.
+  """
+
+  def __init__(self, trainer, workdir, writer: bool = True):
     self.trainer = trainer
+    self.writer = writer
     self.directory = pathlib.Path(workdir) / CHECKPOINT_DIR
     self.state = training_state(trainer)
     self.manager = tf.train.CheckpointManager(self.state, str(self.directory),
                                               max_to_keep=KEEP)
+    self.save_manager = self.manager
+    if not writer:
+      scratch = tempfile.mkdtemp(prefix="lbt_tf_worker_checkpoints_")
+      self.save_manager = tf.train.CheckpointManager(self.state, scratch,
+                                                     max_to_keep=1)
 
   def save(self) -> str:
-    return self.manager.save(checkpoint_number=step_of(self.trainer))
+    return self.save_manager.save(checkpoint_number=step_of(self.trainer))
 
   def save_if_new(self) -> str:
     """Save unless the latest checkpoint already holds the current step."""
-    path = str(self.directory / f"ckpt-{step_of(self.trainer)}")
-    return path if self.manager.latest_checkpoint == path else self.save()
+    path = str(pathlib.Path(self.save_manager.directory) / f"ckpt-{step_of(self.trainer)}")
+    return path if self.save_manager.latest_checkpoint == path else self.save()
 
   def restore_latest(self, report=print) -> int:
     """Restore the newest readable checkpoint; returns its step (0 if none).
@@ -79,6 +91,8 @@ class Checkpointer:
         # Corruption surfaces as OpError, ValueError, IndexError, ...: any
         # failure to read this one means trying the one before it.
         reason = first_line(e, 200)
+        if not self.writer:
+          raise CheckpointError(f"checkpoint {path} is unreadable ({reason})") from None
         aside = set_aside(path)
         report(f"checkpoint {path} is unreadable ({reason}); kept as "
                f"{aside}*, trying the previous one")

@@ -14,6 +14,7 @@ from typing import Tuple
 PRESETS_DIR = pathlib.Path(__file__).parent / "presets"
 METHODS = ("lbt", "lbt-gan", "gan", "unrolled-gan", "veegan", "pacgan")
 ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see lbt_tf.distributed
 
 
 @dataclasses.dataclass

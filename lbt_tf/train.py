@@ -15,6 +15,7 @@ import sys
 from lbt_tf import cli
 from lbt_tf import config as config_lib
 
+
 PROG = "lbt_tf.train"
 
 
@@ -29,13 +30,16 @@ def parse_config(argv):
                       help="continue the run in --workdir with its saved settings")
   parser.add_argument("--init-from", metavar="PATH",
                       help="fine-tune: a run directory or checkpoint to take weights from")
+  parser.add_argument("--strategy", default="auto", choices=config_lib.STRATEGIES,
+                      help="tf.distribute strategy (auto: mirrored when more than "
+                           "one GPU is visible); --batch-size is the global batch")
   for field in dataclasses.fields(config_lib.Config):
     if field.name in ("dataset", "method"):
       continue
     parser.add_argument(f"--{config_lib.flag(field.name)}", dest=field.name,
                         metavar="VALUE", help=f"default: {field.default}")
   args = parser.parse_args(argv)
-  options = ("dataset", "workdir", "resume", "init_from")
+  options = ("dataset", "workdir", "resume", "init_from", "strategy")
   try:
     overrides = {name: text if name == "method" else config_lib.parse_value(name, text)
                  for name, text in vars(args).items()
@@ -51,7 +55,7 @@ def parse_config(argv):
   workdir = args.workdir or (
       f"runs/{config.dataset}-{config.method}-"
       f"{datetime.datetime.now():%Y%m%d-%H%M%S}")
-  return config, workdir, args.init_from
+  return config, workdir, args
 
 
 def resumed_config(workdir, overrides):
@@ -79,26 +83,41 @@ def format_metrics(metrics: dict) -> str:
           ("samples scored", f"{metrics['num_samples']:,}"),
           ("training", f"{metrics['step']} iterations in "
                        f"{metrics['train_seconds']:.0f} s "
-                       f"({metrics['iterations_per_second']:.1f} it/s)")]
+                       f"({metrics['iterations_per_second']:.1f} it/s)"),
+          ("weights fingerprint", f"{metrics['fingerprint']} "
+                                  f"({metrics['replicas']} replica(s))")]
   width = max(len(name) for name, _ in rows)
   return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
 
 def main(argv=None):
-  config, workdir, init_from = parse_config(sys.argv[1:] if argv is None else argv)
+  config, workdir, args = parse_config(sys.argv[1:] if argv is None else argv)
   with cli.quiet_native_stderr():
-    from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top (slow: TensorFlow)
+    from lbt_tf import distributed, train_lib  # pylint: disable=g-import-not-at-top (slow: TensorFlow)
+  try:
+    strategy = distributed.make_strategy(args.strategy)
+  except ValueError as e:
+    cli.fail(PROG, e)
+  worker, workers = distributed.worker(strategy)
+  on = (f" on {strategy.num_replicas_in_sync} replicas"
+        + (f" (worker {worker} of {workers})" if workers > 1 else "")
+        if distributed.is_replicated(strategy) else "")
   print(f"{PROG}: {config.method} on {config.dataset} for {config.steps} "
-        f"iterations -> {workdir}")
+        f"iterations{on} -> {workdir}", flush=True)
   try:
     metrics = train_lib.train_and_evaluate(
-        config, workdir, init_from,
-        report=lambda message: print(f"{PROG}: {message}", flush=True))
+        config, workdir, args.init_from,
+        report=lambda message: print(f"{PROG}: {message}", flush=True),
+        strategy=strategy)
   except (ValueError, OSError, train_lib.TrainingDiverged,
           train_lib.Interrupted) as e:
     cli.fail(PROG, e)
   except KeyboardInterrupt:  # before training started: nothing to save
     cli.fail(PROG, "interrupted")
+  if "generator" not in metrics:  # a worker other than the chief
+    print(f"{PROG}: worker {worker} finished at step {metrics['step']} "
+          f"(weights fingerprint {metrics['fingerprint']})")
+    return
   print(f"\nFinal evaluation of the exported generator {metrics['generator']}:")
   print(format_metrics(metrics))
   print(f"\nRun directory: {workdir} (config.json, metrics.csv, metrics.json, "

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from export import loading, saved_model
 from lbt_tf import callbacks, checkpointing, config as config_lib, mixture_metrics
-from lbt_tf import mixtures, networks, plots, sampling
+from lbt_tf import distributed, mixtures, networks, plots, sampling
 from lbt_tf.errors import first_line
 from lbt_tf.estimator import VAE
 from trainers.gan import GAN, PacGAN, UnrolledGAN
@@ -173,13 +173,22 @@ def fit(trainer, config, mixture, callbacks, guard):
 
 
 def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
-                       report=print) -> dict:
+                       report=print, strategy=None) -> dict:
   """Train (resuming from `workdir`'s checkpoints if any), export to
-  `workdir/generator/<version>`, evaluate; returns the final metrics."""
-  workdir = prepare_workdir(config, workdir)
+  `workdir/generator/<version>`, evaluate; returns the final metrics.
+
+  With a `strategy` (see `lbt_tf.distributed`) the networks are replicated
+  and config.batch_size is the global batch. On a cluster every worker runs
+  this; only the chief writes to `workdir` (which all workers must see),
+  exports and evaluates, and the others return {"step", "fingerprint"}.
+  """
+  strategy = strategy or tf.distribute.get_strategy()
+  chief = distributed.is_chief(strategy)
+  workdir = prepare_workdir(config, workdir) if chief else pathlib.Path(workdir)
   mixture = make_mixture(config)
-  trainer = build_trainer(config)
-  checkpointer = checkpointing.Checkpointer(trainer, workdir)
+  with strategy.scope():
+    trainer = build_trainer(config)
+  checkpointer = checkpointing.Checkpointer(trainer, workdir, writer=chief)
   start = checkpointer.restore_latest(report)
   if start:
     report(f"resuming from the checkpoint at step {start}")
@@ -188,14 +197,22 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
     report(f"networks initialised from {prefix}")
 
   guard = callbacks.StopOnNonFinite()
-  evaluation = callbacks.MixtureEvaluation(
-      mixture, config.noise_dim, config.eval_samples, workdir / "metrics.csv",
-      workdir / "logs", seed=EVAL_SEED,
-      history=callbacks.read_history(workdir / "metrics.csv", start))
   saver = callbacks.PeriodicCheckpoint(checkpointer, config.checkpoint_every, guard)
+  training_callbacks = [guard, saver]
+  evaluation = None
+  if chief:
+    evaluation = callbacks.MixtureEvaluation(
+        mixture, config.noise_dim, config.eval_samples, workdir / "metrics.csv",
+        workdir / "logs", seed=EVAL_SEED,
+        history=callbacks.read_history(workdir / "metrics.csv", start))
+    training_callbacks.append(evaluation)
   clock = time.perf_counter()
   try:
-    fit(trainer, config, mixture, [guard, saver, evaluation], guard)
+    if distributed.is_replicated(strategy):
+      distributed.replicated_fit(trainer, strategy, config, mixture,
+                                 training_callbacks, verbose=chief)
+    else:
+      fit(trainer, config, mixture, training_callbacks, guard)
   except KeyboardInterrupt:
     path = checkpointer.save()
     raise Interrupted(f"interrupted at step {checkpointing.step_of(trainer)}; "
@@ -211,6 +228,9 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
   checkpointer.save_if_new()
 
   step = checkpointing.step_of(trainer)
+  fingerprint = distributed.weights_fingerprint(trainer)
+  if not chief:
+    return {"step": step, "fingerprint": fingerprint}
   export_dir = previous_export(workdir / "generator", step)
   if export_dir is None:
     export_dir = saved_model.export_generator(
@@ -219,7 +239,8 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
   metrics, samples = evaluate_saved_model(export_dir, mixture,
                                           config.final_eval_samples)
   trained = step - start
-  metrics.update(step=step, train_seconds=train_seconds,
+  metrics.update(step=step, train_seconds=train_seconds, fingerprint=fingerprint,
+                 replicas=strategy.num_replicas_in_sync,
                  iterations_per_second=trained / train_seconds if trained else 0.0,
                  generator=str(export_dir))
   (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))

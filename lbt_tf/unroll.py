@@ -4,7 +4,9 @@
     theta_{k+1} = optimizer step on  grad_theta fit_loss(theta_k, k)      k < K
     teacher's objective = f_G(theta_K(phi))
 
-`fit_loss(theta, k)` scores parameters on fresh generator samples G(z_k; phi).
+`fit_loss(theta, k)` scores parameters on fresh generator samples G(z_k; phi)
+(under tf.distribute: this replica's share of the global batch's loss; the
+step's gradient is summed over replicas, see `lbt_tf.replicas`).
 Every step runs on parameter *tensors* (the networks are evaluated with
 `stateless_call`), so the estimator's variables are never touched, and every
 step stays differentiable with respect to phi: a GradientTape that is
@@ -20,6 +22,8 @@ from typing import Callable, List, Tuple
 
 import keras
 import tensorflow as tf
+
+from lbt_tf import replicas
 
 Tensors = List[tf.Tensor]
 
@@ -99,6 +103,6 @@ def unroll(fit_loss: Callable[[Tensors, int], tf.Tensor], params: Tensors,
     with tf.GradientTape(watch_accessed_variables=False) as tape:
       tape.watch(params)
       loss = fit_loss(params, k)
-    grads = tape.gradient(loss, params)
+    grads = replicas.sum_over_replicas(tape.gradient(loss, params))
     params, state = optimizer.step(params, grads, state)
   return params

@@ -11,15 +11,17 @@ SMALL_RUN = ["--eval-samples", "2000", "--final-eval-samples", "20000",
              "--batch-size", "128"]
 
 
+def environment(extra=None):
+  return dict(os.environ, **(extra or {}))
+
+
 def run(module, *args, env=None, timeout=600):
-  environment = dict(os.environ, **(env or {}))
   return subprocess.run([sys.executable, "-m", module, *map(str, args)],
                         capture_output=True, text=True, timeout=timeout,
-                        env=environment)
+                        env=environment(env))
 
 
 def start(module, *args, env=None):
-  environment = dict(os.environ, **(env or {}))
   return subprocess.Popen([sys.executable, "-m", module, *map(str, args)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=environment)
+                          text=True, env=environment(env))

@@ -16,6 +16,8 @@ several methods (GAN, LBT-GAN, Unrolled GAN, PacGAN) share them.
 import keras
 import tensorflow as tf
 
+from lbt_tf import replicas
+
 
 def discriminator_loss(real_logits, fake_logits):
   """Cross-entropy of D classifying real as 1 and generated as 0."""
@@ -75,9 +77,12 @@ class GenerativeTrainer(keras.Model):
     # slots, and fit under tf.distribute cannot create them later.
     optimizer.build(network.trainable_variables)
 
-  def sample_noise(self, batch_size):
-    return keras.random.normal((batch_size, self.noise_dim),
-                               seed=self.seed_generator)
+  def sample_noise(self, batch_size, count: int = 1):
+    """z for `count` batches of `batch_size` (this replica's rows of the
+    global batches, see `lbt_tf.replicas`)."""
+    return replicas.this_replicas_rows(
+        lambda n: keras.random.normal((n, self.noise_dim), seed=self.seed_generator),
+        batch_size, count)
 
   def generate(self, batch_size):
     return self.generator(self.sample_noise(batch_size), training=True)
@@ -90,7 +95,8 @@ class GenerativeTrainer(keras.Model):
     """
     if count == 0:
       return []
-    return tf.split(self.generate(batch_size * count), count)
+    noise = self.sample_noise(batch_size, count)
+    return tf.split(self.generator(noise, training=True), count)
 
   def call(self, noise):
     return self.generator(noise)
@@ -98,13 +104,19 @@ class GenerativeTrainer(keras.Model):
   # -- the iteration ---------------------------------------------------------
 
   def train_step(self, real):
+    """One iteration on this replica's slice `real` of the global batch.
+
+    Losses are means over the slice; `replicas.share_of_mean` makes the
+    optimizers' sum over replicas the global batch's gradient.
+    """
     self.update_helpers(real)
     generator_variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
       loss = self.generator_objective(real)
-    grads = zeros_where_unconnected(tape.gradient(loss, generator_variables),
+      share = replicas.share_of_mean(loss)
+    grads = zeros_where_unconnected(tape.gradient(share, generator_variables),
                                     generator_variables)
-    self.generator_optimizer.apply_gradients(zip(grads, generator_variables))
+    replicas.apply_gradients(self.generator_optimizer, grads, generator_variables)
     self.generator_loss_tracker.update_state(loss)
     return {m.name: m.result() for m in self.metrics}
 
@@ -135,7 +147,8 @@ class GenerativeTrainer(keras.Model):
     variables = self.discriminator.trainable_variables
     with tf.GradientTape() as tape:
       loss = discriminator_loss(self.discriminate(real), self.discriminate(fake))
-    grads = tape.gradient(loss, variables)
+      share = replicas.share_of_mean(loss)
+    grads = tape.gradient(share, variables)
     self.discriminator_optimizer.apply_gradients(zip(grads, variables))
     self.discriminator_loss_tracker.update_state(loss)
 

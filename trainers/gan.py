@@ -10,7 +10,7 @@
 
 import tensorflow as tf
 
-from lbt_tf import unroll
+from lbt_tf import replicas, unroll
 from trainers.base import GenerativeTrainer
 from trainers.base import discriminator_loss
 from trainers.base import non_saturating_generator_loss
@@ -86,8 +86,8 @@ class UnrolledGAN(GAN):
 
     def fit_loss(psi, step):  # D's own loss; `fake` depends on phi
       del step  # the same batch at every step
-      return discriminator_loss(self.discriminate(real, psi),
-                                self.discriminate(fake, psi))
+      return replicas.share_of_mean(discriminator_loss(
+          self.discriminate(real, psi), self.discriminate(fake, psi)))
 
     return unroll.unroll(fit_loss, psi_0, optimizer, state, self.unroll_steps)
 

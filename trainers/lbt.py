@@ -11,7 +11,7 @@ Per iteration (Algorithm 1 of the paper):
 import keras
 import tensorflow as tf
 
-from lbt_tf import unroll
+from lbt_tf import replicas, unroll
 from lbt_tf.estimator import VAE
 from trainers.base import GenerativeTrainer
 from trainers.base import non_saturating_generator_loss
@@ -53,7 +53,8 @@ class LBT(GenerativeTrainer):
   def estimator_log_likelihood(self, x, parameters=None):
     """Mean ELBO of x, with fresh VAE noise, under the estimator's variables
     or under explicit parameter tensors theta."""
-    noise = self.estimator.noise(tf.shape(x)[0], self.seed_generator)
+    noise = replicas.this_replicas_rows(
+        lambda n: self.estimator.noise(n, self.seed_generator), tf.shape(x)[0])
     if parameters is None:
       return tf.reduce_mean(self.estimator([x, noise], training=True))
     return self.estimator.elbo(parameters, x, noise)
@@ -68,8 +69,8 @@ class LBT(GenerativeTrainer):
       fake = tf.stop_gradient(fake)
       with tf.GradientTape() as tape:
         f_E = self.estimator_log_likelihood(fake)
-        loss = -f_E
-      grads = tape.gradient(loss, variables)
+        share = replicas.share_of_mean(-f_E)
+      grads = tape.gradient(share, variables)
       self.estimator_optimizer.apply_gradients(zip(grads, variables))
       self.f_E_tracker.update_state(f_E)
 
@@ -86,7 +87,8 @@ class LBT(GenerativeTrainer):
         self.estimator_optimizer, variables, self.stop_second_moment)
 
     def fit_loss(theta, step):  # -f_E(theta, phi) on the step's fresh samples
-      return -self.estimator_log_likelihood(fakes[step], theta)
+      return replicas.share_of_mean(
+          -self.estimator_log_likelihood(fakes[step], theta))
 
     theta_K = unroll.unroll(fit_loss, theta_0, optimizer, state,
                             self.unroll_steps)

@@ -16,6 +16,7 @@ one mode cannot be inverted, which the reconstruction term penalises.
 import keras
 import tensorflow as tf
 
+from lbt_tf import replicas
 from trainers.base import GenerativeTrainer
 from trainers.base import discriminator_loss
 
@@ -55,15 +56,17 @@ class VEEGAN(GenerativeTrainer):
       data_pairs = self.joint_logits(
           tf.stop_gradient(self.reconstructor(real, training=True)), real)
       loss = discriminator_loss(data_pairs, self.joint_logits(noise, fake))
+      share = replicas.share_of_mean(loss)
     self.discriminator_optimizer.apply_gradients(
-        zip(tape.gradient(loss, variables), variables))
+        zip(tape.gradient(share, variables), variables))
     self.discriminator_loss_tracker.update_state(loss)
 
     variables = self.reconstructor.trainable_variables
     with tf.GradientTape() as tape:
       loss = reconstruction_error(noise, self.reconstructor(fake, training=True))
+      share = replicas.share_of_mean(loss)
     self.reconstructor_optimizer.apply_gradients(
-        zip(tape.gradient(loss, variables), variables))
+        zip(tape.gradient(share, variables), variables))
     self.reconstruction_tracker.update_state(loss)
 
   def generator_objective(self, real):
