@@ -40,6 +40,9 @@ def main(argv=None):
                       help="a training setting for every run, e.g. --set batch_size=256")
   parser.add_argument("--report-only", action="store_true",
                       help="only write the table and figures from finished runs")
+  parser.add_argument("--rescore-seed", type=int, metavar="SEED",
+                      help="with --report-only: also re-score every exported "
+                           "generator with this evaluation seed")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   try:
     settings = {}
@@ -83,9 +86,12 @@ def main(argv=None):
     from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top,unused-import (slow: TensorFlow)
   try:
     path = benchmark_lib.write_report(benchmark, args.workdir, report=report)
+    print(path.read_text())
+    if args.rescore_seed is not None:
+      path = benchmark_lib.rescore(benchmark, args.workdir, args.rescore_seed, report)
+      print(path.read_text())
   except (ValueError, OSError) as e:
     cli.fail(PROG, e)
-  print(path.read_text())
 
 
 if __name__ == "__main__":

@@ -266,3 +266,26 @@ def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
   plots.density_grid(rows, workdir / "densities.png")
   report(f"wrote {workdir / 'results.md'}, densities.png, curves-*.png")
   return workdir / "results.md"
+
+
+def rescore(benchmark: Benchmark, workdir, seed: int, report=print) -> pathlib.Path:
+  """Score every finished run's exported SavedModel again with other noise
+  (`seed`), as `python -m lbt_tf.evaluate` does; writes rescored-<seed>.md."""
+  from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top (TensorFlow)
+  workdir = pathlib.Path(workdir)
+  rescored = {}
+  for dataset, methods in collect(benchmark, workdir).items():
+    for method, runs in methods.items():
+      for run in runs:
+        config = benchmark.run_config(dataset, method, run["seed"])
+        metrics, _ = train_lib.evaluate_saved_model(
+            run["generator"], train_lib.make_mixture(config),
+            config.final_eval_samples, seed)
+        metrics.update(seed=run["seed"],
+                       iterations_per_second=run["iterations_per_second"])
+        rescored.setdefault(dataset, {}).setdefault(method, []).append(metrics)
+  path = workdir / f"rescored-{seed}.md"
+  path.write_text(f"Every exported generator re-scored with evaluation seed "
+                  f"{seed}:\n\n{markdown_table(benchmark, rescored)}")
+  report(f"wrote {path}")
+  return path

@@ -50,6 +50,13 @@ def test_benchmark_runs_every_combination_once_and_reports_them(tmp_path):
   assert list((workdir / "ring/pacgan/seed-3/generator").iterdir()) == [
       workdir / "ring/pacgan/seed-3/generator/1"]  # no second export
 
+  # The exported generators re-scored with other noise: the same rows, within noise.
+  rescored = clitools.run("lbt_tf.benchmark", "--workdir", workdir, *TINY,
+                          "--report-only", "--rescore-seed", "7")
+  assert rescored.returncode == 0, rescored.stderr[-3000:]
+  table = (workdir / "rescored-7.md").read_text()
+  assert "seed 7" in table and "| gan | 1 |" in table and "| pacgan | 1 |" in table
+
 
 def test_table_shows_mean_and_sample_std_over_seeds():
   benchmark = benchmark_lib.load_preset("paper", datasets=("ring",),
