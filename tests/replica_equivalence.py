@@ -1,13 +1,12 @@
 """Trains a method briefly on one device and on two logical CPU replicas
 (same global batch, same seeds) and prints, as JSON, the largest difference
-between the two runs' final checkpoints. Run in its own process: the CPU
+between the two runs' whole training states. Run in its own process: the CPU
 must be split before TensorFlow starts (tests/test_distribute.py does this).
 
-  python tests/replica_equivalence.py WORKDIR lbt lbt-gan ...
+  python tests/replica_equivalence.py lbt lbt-gan ...
 """
 
 import json
-import pathlib
 import sys
 
 import numpy as np
@@ -18,7 +17,7 @@ tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from lbt_tf import config as config_lib  # pylint: disable=g-import-not-at-top
-from lbt_tf import checkpointing, train_lib
+from lbt_tf import callbacks, checkpointing, distributed, train_lib
 
 STEPS = 6
 
@@ -29,14 +28,20 @@ def small_config(method):
       "generator_units": (16, 16), "discriminator_units": (16, 16),
       "estimator_units": (16, 16), "estimator_steps": 2, "unroll_steps": 3,
       "steps_per_execution": 3, "steps": STEPS, "eval_every": STEPS,
-      "checkpoint_every": STEPS, "eval_samples": 1000,
-      "final_eval_samples": 1000})
+      "checkpoint_every": STEPS})
 
 
-def restored(config, run_dir):
-  """A fresh single-device trainer holding the run's final checkpoint."""
-  trainer = train_lib.build_trainer(config)
-  checkpointing.restore_exactly(trainer, checkpointing.resolve(run_dir))
+def trained(config, strategy=None):
+  """A trainer after config.steps iterations: Keras fit on one device, or
+  the replicated loop (`--strategy mirrored`) under `strategy`."""
+  with (strategy or tf.distribute.get_strategy()).scope():
+    trainer = train_lib.build_trainer(config)
+  mixture = train_lib.make_mixture(config)
+  if strategy is None:
+    train_lib.fit(trainer, config, mixture, [], callbacks.StopOnNonFinite())
+  else:
+    distributed.replicated_fit(trainer, strategy, config, mixture, [],
+                               verbose=False)
   return trainer
 
 
@@ -58,30 +63,25 @@ def largest_difference(variables_a, variables_b):
              if "float" in str(a.dtype))
 
 
-def main(workdir, methods):
+def main(methods):
   report = {}
   # One strategy per process: a second one would reuse collective keys.
   strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
   for method in methods:
     config = small_config(method)
-    quiet = lambda message: None
-    train_lib.train_and_evaluate(config, workdir / method / "one", report=quiet)
-    two = train_lib.train_and_evaluate(
-        config, workdir / method / "two", report=quiet,
-        strategy=strategy)
-    one = restored(config, workdir / method / "one")
-    initial = train_lib.build_trainer(config)
+    one = trained(config)
+    two = trained(config, strategy)
     report[method] = {
-        # every network, optimizer slot and counter of the two runs
-        "max_difference": largest_difference(
-            state_variables(one),
-            state_variables(
-                restored(config, workdir / method / "two"))),
-        "generator_moved": largest_difference(one.generator.variables,
-                                              initial.generator.variables),
-        "replicas": two["replicas"]}
+        # every network, optimizer slot and counter, and the random state
+        "max_difference": largest_difference(state_variables(one),
+                                             state_variables(two)),
+        "generator_moved": largest_difference(
+            one.generator.variables,
+            train_lib.build_trainer(config).generator.variables),
+        "replicas": two.distribute_strategy.num_replicas_in_sync,
+        "steps": checkpointing.step_of(two)}
   print(json.dumps(report))
 
 
 if __name__ == "__main__":
-  main(pathlib.Path(sys.argv[1]), sys.argv[2:])
+  main(sys.argv[1:])

@@ -28,7 +28,7 @@ def test_train_writes_a_complete_run_directory(trained_run):
     assert (workdir / name).exists(), name
   assert list((workdir / "logs").glob("events.out.tfevents.*"))
   config = json.loads((workdir / "config.json").read_text())
-  assert config["noise_dim"] == 16 and config["unroll_steps"] == 5
+  assert config["noise_dim"] == 16 and config["unroll_steps"] == 2
   metrics = json.loads((workdir / "metrics.json").read_text())
   assert metrics["num_samples"] == 20000 and metrics["step"] == 20
   rows = (workdir / "metrics.csv").read_text().strip().splitlines()
@@ -103,7 +103,7 @@ def test_a_run_with_other_settings_is_never_mixed_in(trained_run):
   assert result.returncode == 1
   assert result.stderr.strip().splitlines() == [
       f"lbt_tf.train: error: {workdir} holds a run with other settings "
-      "(unroll_steps: 3 vs 5); resume it with --resume or choose a new --workdir"]
+      "(unroll_steps: 3 vs 2); resume it with --resume or choose a new --workdir"]
   assert (workdir / "config.json").read_text() == before
 
 
