@@ -71,6 +71,7 @@ def main(argv=None):
     parser.error(str(e))
 
   report = lambda message: print(f"{PROG}: {message}", flush=True)
+  cli.interrupt_on_signals()
   if not args.report_only:
     report(f"{len(benchmark.runs())} runs of {benchmark.steps} iterations "
            f"-> {args.workdir}")

@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import json
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -116,6 +117,20 @@ def run_all(benchmark: Benchmark, workdir, jobs: int = 1, report=print):
   if done:
     report(f"{len(done)} of {len(done) + len(todo)} runs already finished")
   running, failures = [], []
+  try:
+    _run_queue(benchmark, todo, running, failures, jobs, report)
+  except KeyboardInterrupt:
+    # Let every run save its checkpoint before we stop.
+    for process, *_ in running:
+      process.send_signal(signal.SIGINT)
+    for process, *_ in running:
+      process.wait(timeout=300)
+    raise
+  return failures
+
+
+def _run_queue(benchmark, todo, running, failures, jobs, report):
+  """Start runs while fewer than `jobs` are running; record how each ended."""
   while todo or running:
     while todo and len(running) < jobs:
       (dataset, method, seed), directory = todo.pop(0)
@@ -139,7 +154,6 @@ def run_all(benchmark: Benchmark, workdir, jobs: int = 1, report=print):
       else:
         failures.append((directory, last_line(pathlib.Path(log.name))))
         report(f"FAILED {directory}: {failures[-1][1]}")
-  return failures
 
 
 def last_line(path: pathlib.Path) -> str:

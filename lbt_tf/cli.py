@@ -5,9 +5,21 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads
+
+
+def interrupt_on_signals():
+  """Ctrl-C (SIGINT) and SIGTERM (a scheduler's preemption, `kill`) both
+  raise KeyboardInterrupt, so training saves a checkpoint and stops. Also
+  when the process was started in the background, where SIGINT is ignored."""
+  def interrupt(signum, frame):
+    del signum, frame
+    raise KeyboardInterrupt
+  for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, interrupt)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

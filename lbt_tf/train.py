@@ -92,6 +92,7 @@ def format_metrics(metrics: dict) -> str:
 
 def main(argv=None):
   config, workdir, args = parse_config(sys.argv[1:] if argv is None else argv)
+  cli.interrupt_on_signals()
   with cli.quiet_native_stderr():
     from lbt_tf import distributed, train_lib  # pylint: disable=g-import-not-at-top (slow: TensorFlow)
   try:

@@ -100,10 +100,13 @@ def test_sigkill_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
   assert steps == sorted(set(steps)) and steps[-1] == saved + 10
 
 
-def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(tmp_path, signum):
+  """Ctrl-C, or a scheduler's SIGTERM, also when started in the background
+  (where SIGINT would be ignored)."""
   workdir = tmp_path / "interrupted"
   process = start_long_run(workdir, 20)
-  process.send_signal(signal.SIGINT)
+  process.send_signal(signum)
   _, stderr = process.communicate(timeout=120)
   lines = stderr.strip().splitlines()
   assert process.returncode == 1 and len(lines) == 1, stderr[-2000:]
