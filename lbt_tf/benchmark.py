@@ -41,8 +41,8 @@ def main(argv=None):
   parser.add_argument("--report-only", action="store_true",
                       help="only write the table and figures from finished runs")
   parser.add_argument("--rescore-seed", type=int, metavar="SEED",
-                      help="with --report-only: also re-score every exported "
-                           "generator with this evaluation seed")
+                      help="also re-score every exported generator with this "
+                           "evaluation seed (rescored-SEED.md)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   try:
     settings = {}
