@@ -68,8 +68,8 @@ def test_independent_evaluator_reproduces_the_final_metrics(trained_run):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--dataset", "mnist3d"], "invalid choice: 'mnist3d' (choose from 'grid', 'ring')"),
-    (["--method", "vae"], "invalid choice: 'vae' (choose from 'lbt', 'lbt-gan', 'gan')"),
+    (["--dataset", "mnist3d"], "invalid choice: 'mnist3d' (choose from 'grid', 'ring', 'veegan-grid', 'veegan-ring')"),
+    (["--method", "vae"], "invalid choice: 'vae' (choose from 'lbt', 'lbt-gan', 'gan', 'unrolled-gan', 'veegan', 'pacgan')"),
     (["--steps", "many"], "--steps: expected an integer, got 'many'"),
     (["--generator-units", "128,x"], "--generator-units: expected comma-separated"),
     (["--steps", "1000", "--eval-every", "300"], "must be a multiple of --eval-every"),
