@@ -1,7 +1,8 @@
-"""The networks of the 2-D experiments: MLP generator and discriminator.
+"""The networks: MLPs for the 2-D experiments, DCGAN-style ones for images.
 
 The paper uses two-hidden-layer MLPs with 128 units for every network on the
-2-D data; the VAE estimator is in `estimator.py`.
+2-D data, and small DCGAN-style convolutional G and D on Stacked MNIST; the
+VAE estimator is in `estimator.py`.
 """
 
 from typing import Sequence
@@ -31,3 +32,50 @@ def mlp_discriminator(data_dim: int, hidden_units: Sequence[int],
                       activation: str = "tanh", dtype=None) -> keras.Model:
   """D(x): samples -> one logit each (probability of 'real' is its sigmoid)."""
   return mlp(data_dim, hidden_units, 1, activation, "discriminator", dtype)
+
+
+# -- images (DCGAN-style) ------------------------------------------------------
+
+def upsampling_plan(image_size: int):
+  """(start size, number of 2x steps): halve while even and above 4
+  (64 -> 4 and 4 steps, 32 -> 4 and 3, 28 -> 7 and 2, 8 -> 4 and 1)."""
+  start, steps = image_size, 0
+  while start % 2 == 0 and start > 4:
+    start, steps = start // 2, steps + 1
+  return start, steps
+
+
+def dcgan_generator(noise_dim: int, image_shape, width: int = 64,
+                    name: str = "generator") -> keras.Model:
+  """z -> images in [0, 1]: dense to start x start x (width * 2^steps), then
+  transposed convolutions with batch norm and ReLU, halving the channels as
+  the size doubles, and a sigmoid output (Radford et al. 2016)."""
+  size, channels = image_shape[0], image_shape[-1]
+  start, steps = upsampling_plan(size)
+  inputs = keras.Input((noise_dim,))
+  h = keras.layers.Dense(start * start * width * 2 ** steps, use_bias=False)(inputs)
+  h = keras.layers.BatchNormalization()(h)
+  h = keras.layers.ReLU()(h)
+  h = keras.layers.Reshape((start, start, width * 2 ** steps))(h)
+  for i in range(steps - 1, 0, -1):
+    h = keras.layers.Conv2DTranspose(width * 2 ** i, 4, strides=2, padding="same",
+                                     use_bias=False)(h)
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.ReLU()(h)
+  outputs = keras.layers.Conv2DTranspose(channels, 4, strides=2 if steps else 1,
+                                         padding="same", activation="sigmoid")(h)
+  return keras.Model(inputs, outputs, name=name)
+
+
+def dcgan_discriminator(image_shape, width: int = 64,
+                        name: str = "discriminator") -> keras.Model:
+  """images -> one logit: strided convolutions with leaky ReLU, doubling the
+  channels as the size halves, then a linear unit."""
+  _, steps = upsampling_plan(image_shape[0])
+  inputs = keras.Input(tuple(image_shape))
+  h = inputs
+  for i in range(steps):
+    h = keras.layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same")(h)
+    h = keras.layers.LeakyReLU(0.2)(h)
+  outputs = keras.layers.Dense(1)(keras.layers.Flatten()(h))
+  return keras.Model(inputs, outputs, name=name)
