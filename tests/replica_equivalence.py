@@ -26,7 +26,7 @@ def small_config(method):
   return config_lib.make_config("ring", {
       "method": method, "noise_dim": 8, "batch_size": 64, "latent_dim": 4,
       "generator_units": (16, 16), "discriminator_units": (16, 16),
-      "estimator_units": (16, 16), "estimator_steps": 2, "unroll_steps": 3,
+      "estimator_units": (16, 16), "estimator_steps": 2, "unroll_steps": 2,
       "steps_per_execution": 3, "steps": STEPS, "eval_every": STEPS,
       "checkpoint_every": STEPS})
 

@@ -14,7 +14,7 @@ SCRIPT = pathlib.Path(__file__).parent / "replica_equivalence.py"
 
 def test_two_replicas_give_the_single_device_weights():
   """Same global batch and seeds: after 6 iterations (M = 2 estimator
-  updates, K = 3 unrolled ones each) every network, optimizer slot and
+  updates, K = 2 unrolled ones each) every network, optimizer slot and
   random state matches the one-device run to float32 rounding (we measure
   3e-6 relative). With Keras's per-replica gradient clipping, which
   `replicas.apply_gradients` replaces, the difference is 0.95."""
