@@ -56,6 +56,7 @@ class Config:
   unroll_steps: int = 5             # K (unrolled-gan: D updates unrolled)
   stop_second_moment: bool = True   # when unrolling Adam
   adversarial_weight: float = 0.1   # lambda_G, LBT-GAN only
+  teaching_warmup: int = 0          # iterations before the LBT term counts
   # baselines
   pack: int = 2                     # PacGAN: samples per discriminator input
   # evaluation and speed
@@ -79,7 +80,7 @@ class Config:
                  "eval_samples", "final_eval_samples", "steps_per_execution"):
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
-    for name in ("estimator_steps", "unroll_steps"):
+    for name in ("estimator_steps", "unroll_steps", "teaching_warmup"):
       if getattr(self, name) < 0:
         raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
     if self.method == "pacgan" and self.batch_size % self.pack:

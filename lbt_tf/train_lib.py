@@ -98,6 +98,7 @@ def build_lbt(config, generator, data_dim, optimizers, new_discriminator, shared
       else keras.optimizers.SGD(config.estimator_lr))
   lbt_settings = dict(estimator_steps=config.estimator_steps,
                       unroll_steps=config.unroll_steps,
+                      teaching_warmup=config.teaching_warmup,
                       stop_second_moment=config.stop_second_moment, **shared)
   if config.method == "lbt":
     return LBT(generator, estimator, **lbt_settings)

@@ -43,6 +43,23 @@ def test_without_unrolling_lbt_gives_the_generator_no_signal():
   assert int(trainer.estimator_optimizer.iterations) == 3
 
 
+def test_the_teaching_term_waits_for_its_warmup():
+  """LBT without a discriminator: no generator change before the warm-up
+  ends (the estimator trains throughout), then the generator moves."""
+  generator = networks.mlp_generator(8, 2, [16])
+  trainer = LBT(generator, VAE(2, 4, [16]), 8, estimator_steps=1,
+                unroll_steps=1, teaching_warmup=3)
+  trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+  data = mixtures.training_batches(mixtures.ring(), 64, 0)
+  before = [v.numpy().copy() for v in generator.trainable_variables]
+  trainer.fit(data, steps_per_epoch=3, epochs=1, verbose=0)
+  for b, v in zip(before, generator.trainable_variables):
+    np.testing.assert_array_equal(b, v.numpy())
+  assert int(trainer.estimator_optimizer.iterations) == 3
+  trainer.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
+  assert not np.array_equal(before[0], generator.trainable_variables[0].numpy())
+
+
 def test_lbt_alone_teaches_the_generator_where_the_data_is():
   """No discriminator: only the unrolled estimator moves G to a far mode."""
   # Adam moves a bias by about lr per step, so 2 units need lr 1e-2 here; a

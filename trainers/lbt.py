@@ -26,12 +26,15 @@ class LBT(GenerativeTrainer):
     stop_second_moment: when unrolling Adam, treat the second moment as a
       constant (as the authors do).
     discriminator, adversarial_weight: LBT-GAN's extra term (lambda_G).
+    teaching_warmup: iterations before the teaching term counts (the
+      authors' image runs start it at 3,000); the estimator trains throughout.
   """
 
   def __init__(self, generator: keras.Model, estimator: VAE, noise_dim: int,
                estimator_steps: int = 2, unroll_steps: int = 5,
                stop_second_moment: bool = True, discriminator=None,
-               adversarial_weight: float = 0.0, seed: int = 0, **kwargs):
+               adversarial_weight: float = 0.0, teaching_warmup: int = 0,
+               seed: int = 0, **kwargs):
     super().__init__(generator, noise_dim, discriminator, seed, **kwargs)
     if estimator_steps < 0 or unroll_steps < 0:
       raise ValueError("estimator_steps (M) and unroll_steps (K) must be >= 0")
@@ -40,6 +43,7 @@ class LBT(GenerativeTrainer):
     self.unroll_steps = unroll_steps
     self.stop_second_moment = stop_second_moment
     self.adversarial_weight = adversarial_weight
+    self.teaching_warmup = teaching_warmup
     self.f_E_tracker = keras.metrics.Mean(name="f_E")
     self.f_G_tracker = keras.metrics.Mean(name="f_G")
     self.trackers += [self.f_E_tracker, self.f_G_tracker]
@@ -101,6 +105,11 @@ class LBT(GenerativeTrainer):
     f_G = self.teaching_objective(real, fakes[:self.unroll_steps])
     self.f_G_tracker.update_state(f_G)
     loss = -f_G
+    if self.teaching_warmup:
+      # A weight, not a tf.cond: a branch around the unroll's all-reduce
+      # breaks under tf.distribute (keras-team/keras#19246).
+      teaching = self.generator_optimizer.iterations >= self.teaching_warmup
+      loss *= tf.cast(teaching, loss.dtype)
     if adversarial:
       loss += self.adversarial_weight * non_saturating_generator_loss(
           self.discriminate(fakes[-1]))
