@@ -178,6 +178,10 @@ def collect(benchmark: Benchmark, workdir) -> Dict[str, Dict[str, List[dict]]]:
     if finished(directory, benchmark.steps):
       metrics = json.loads((directory / "metrics.json").read_text())
       metrics["seed"] = seed
+      # The run recorded its export's path as it was given; the benchmark
+      # directory may have been moved or named relative to another place.
+      metrics["generator"] = str(directory / "generator" /
+                                 pathlib.Path(metrics["generator"]).name)
       # Speed without the first period, which includes tracing the step.
       periods = read_csv(directory / "metrics.csv")[1:]
       if periods:
