@@ -6,6 +6,8 @@ and an existing version is never overwritten.
 
 Signatures:
   serving_default: z float32 [batch, noise_dim] -> {"samples": [batch, ...]}
+                   (float32 points, or uint8 images [batch, h, w, c] in
+                   0..255 for an image generator)
   sample:          num_samples int32 [], seed int64 [] -> {"samples": ...},
                    the same samples for the same seed
 """
@@ -37,11 +39,16 @@ def export_generator(generator: keras.Model, noise_dim: int, base,
     raise FileExistsError(
         f"{target} already exists; pass another --version or remove it first")
   base.mkdir(parents=True, exist_ok=True)
+  images = len(generator.output.shape) == 4
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, noise_dim], tf.float32, name="z")])
   def serve(z):
-    return {"samples": generator(z, training=False)}
+    samples = generator(z, training=False)
+    if images:  # [0, 1] -> the uint8 pixels image tools expect
+      samples = tf.cast(tf.round(tf.clip_by_value(samples, 0.0, 1.0) * 255.0),
+                        tf.uint8)
+    return {"samples": samples}
 
   @tf.function(input_signature=[
       tf.TensorSpec([], tf.int32, name="num_samples"),

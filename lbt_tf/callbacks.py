@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lbt_tf import checkpointing, mixture_metrics, sampling
+from lbt_tf import checkpointing
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -44,19 +44,19 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
       self.checkpointer.save()
 
 
-class MixtureEvaluation(keras.callbacks.Callback):
-  """At each epoch end (an evaluation period): score the generator on
-  `num_samples` samples, append losses and metrics to `csv_path`, and write
-  both to TensorBoard under `log_dir`. `history` holds the rows so far."""
+class PeriodicEvaluation(keras.callbacks.Callback):
+  """At each epoch end (an evaluation period): `score(generate, step)` the
+  generator, append losses and metrics to `csv_path`, and write both to
+  TensorBoard under `log_dir` (`score` may write its own summaries, such as
+  sample images, to the default writer). `history` holds the rows so far.
 
-  def __init__(self, mixture, noise_dim, num_samples, csv_path, log_dir,
-               seed=1234, history=()):
+  `generate(z)` is the generator in inference mode; see `lbt_tf.eval_lib`.
+  """
+
+  def __init__(self, score, csv_path, log_dir, history=()):
     super().__init__()
-    self.mixture = mixture
-    self.noise_dim = noise_dim
-    self.num_samples = num_samples
+    self.score = score
     self.csv_path = csv_path
-    self.seed = seed
     self.writer = tf.summary.create_file_writer(str(log_dir))
     self.history = list(history)
     self._generate = None
@@ -72,20 +72,17 @@ class MixtureEvaluation(keras.callbacks.Callback):
       return
     step = checkpointing.step_of(self.model)
     elapsed = time.perf_counter() - self._clock
-    samples = sampling.sample(self._generate, self.noise_dim, self.num_samples,
-                              self.seed)
     row = {"step": step}
     row.update({k: float(v) for k, v in (logs or {}).items()})
-    row.update(mixture_metrics.evaluate(samples, self.mixture))
-    row["iterations_per_second"] = (step - self._first_step) / elapsed
-    self.history.append(row)
-    append_row(self.csv_path, row)
     with self.writer.as_default(step=step):
+      row.update(self.score(self._generate, step))
+      row["iterations_per_second"] = (step - self._first_step) / elapsed
       for key, value in row.items():
         if key != "step" and isinstance(value, (int, float)):
           tf.summary.scalar(key, value)
+    self.history.append(row)
+    append_row(self.csv_path, row)
     self.writer.flush()
-
 
 
 def append_row(csv_path, row: dict):

@@ -3,9 +3,12 @@
 A preset (`lbt_tf/presets/<dataset>.json`) holds the paper's and the
 authors' settings for a dataset (see ../shared/reference/NOTES.md, section 3);
 every field can then be overridden on the command line as `--field-name`.
+Image datasets are those of `lbt_tf.image_data` (`folder:PATH` is the
+`folder` preset with --data-dir PATH); the others are 2-D mixtures.
 """
 
 import dataclasses
+import math
 import json
 import pathlib
 import typing
@@ -15,6 +18,12 @@ PRESETS_DIR = pathlib.Path(__file__).parent / "presets"
 METHODS = ("lbt", "lbt-gan", "gan", "unrolled-gan", "veegan", "pacgan")
 ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see lbt_tf.distributed
+IMAGE_DATASETS = ("mnist", "cifar10", "celeb_a", "stacked_mnist",
+                  "stacked_digits", "folder")  # as in lbt_tf.image_data
+MIXTURE_ONLY_METHODS = ("veegan",)  # its joint (z, x) networks are MLPs
+# Where a run's data or caches live: not part of what a run *is*, so a
+# resumed run may find them elsewhere.
+LOCATIONS = ("data_dir", "cache_dir", "inception_weights")
 
 
 @dataclasses.dataclass
@@ -43,6 +52,14 @@ class Config:
   decoder_likelihood: str = "gaussian"
   decoder_variance: float = 1e-3
   learn_decoder_variance: bool = False
+  # images: DCGAN-style G and D (widths = channels of the largest layer / 2^k)
+  image_size: int = 0               # 0: the dataset's own (64 for celeb_a)
+  generator_width: int = 64
+  discriminator_width: int = 64
+  data_dir: str = ""                # TFDS data dir, or the folder of images
+  cache_dir: str = ""               # digit classifiers (default ~/.cache/lbt_tf)
+  fid_samples: int = 0              # FID/KID on this many samples (0: off)
+  inception_weights: str = "imagenet"  # or a local InceptionV3 .h5 (no top)
   # optimisers (Adam everywhere, as in the paper)
   generator_lr: float = 1e-3
   generator_beta1: float = 0.5
@@ -76,11 +93,16 @@ class Config:
       raise ValueError(f"unknown estimator optimizer {self.estimator_optimizer!r};"
                        f" choose from {', '.join(ESTIMATOR_OPTIMIZERS)}")
     for name in ("steps", "batch_size", "noise_dim", "latent_dim", "eval_every",
-                 "checkpoint_every", "pack",
+                 "checkpoint_every", "pack", "generator_width", "discriminator_width",
                  "eval_samples", "final_eval_samples", "steps_per_execution"):
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
-    for name in ("estimator_steps", "unroll_steps", "teaching_warmup"):
+    if is_image(self.dataset) and self.method in MIXTURE_ONLY_METHODS:
+      raise ValueError(f"--method {self.method} is implemented for the 2-D "
+                       f"mixtures only; on images choose from "
+                       f"{', '.join(m for m in METHODS if m not in MIXTURE_ONLY_METHODS)}")
+    for name in ("estimator_steps", "unroll_steps", "teaching_warmup",
+                 "image_size", "fid_samples"):
       if getattr(self, name) < 0:
         raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
     if self.method == "pacgan" and self.batch_size % self.pack:
@@ -110,7 +132,7 @@ class Config:
       raise ValueError(f"unknown settings {', '.join(sorted(unknown))}")
     return cls(**_tuples(values)).validate()
 
-  def differences(self, other: "Config", ignore=("steps",)) -> list:
+  def differences(self, other: "Config", ignore=("steps",) + LOCATIONS) -> list:
     """`field: ours vs theirs` for every setting that differs."""
     return [f"{f.name}: {getattr(self, f.name)} vs {getattr(other, f.name)}"
             for f in dataclasses.fields(self)
@@ -125,12 +147,17 @@ def datasets():
   return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
 
 
+def is_image(dataset: str) -> bool:
+  return dataset in IMAGE_DATASETS
+
+
 def preset(dataset: str) -> dict:
   path = PRESETS_DIR / f"{dataset}.json"
   if not path.exists():
     raise ValueError(f"unknown dataset {dataset!r}; choose from "
-                     f"{', '.join(datasets())}")
-  return json.loads(path.read_text())
+                     f"{', '.join(datasets())} (or folder:PATH)")
+  return {key: value for key, value in json.loads(path.read_text()).items()
+          if not key.startswith("_")}  # "_about": what the preset is
 
 
 def field_types():
@@ -161,10 +188,24 @@ def parse_value(name: str, text: str):
 
 
 def make_config(dataset: str, overrides: dict) -> Config:
-  """The dataset's preset with `overrides` (field name -> value) applied."""
-  values = dict(preset(dataset))
+  """The dataset's preset with `overrides` (field name -> value) applied.
+
+  `folder:PATH` means the folder preset with data_dir PATH. Periods that
+  were not given (evaluation, checkpoints) shrink to a run shorter than
+  they are, and steps per execution to divide them, so `--steps 2` works.
+  """
+  if dataset.startswith("folder:"):
+    dataset, overrides = "folder", dict(overrides, data_dir=dataset[len("folder:"):])
+  values = {f.name: f.default for f in dataclasses.fields(Config)}
+  values.update(preset(dataset))
   values.update(overrides)
   values["dataset"] = dataset
+  for period in ("eval_every", "checkpoint_every"):
+    if period not in overrides:
+      values[period] = min(values[period], values["steps"])
+  if "steps_per_execution" not in overrides:
+    values["steps_per_execution"] = math.gcd(
+        values["steps_per_execution"], values["eval_every"], values["checkpoint_every"])
   return Config(**_tuples(values)).validate()
 
 

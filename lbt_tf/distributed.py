@@ -70,7 +70,7 @@ def is_chief(strategy) -> bool:
   return worker(strategy)[0] == 0
 
 
-def replicated_fit(trainer, strategy, config, mixture, callbacks,
+def replicated_fit(trainer, strategy, config, data, callbacks,
                    verbose: bool = True):
   """Train from the trainer's step to config.steps with `strategy`.
 
@@ -86,7 +86,7 @@ def replicated_fit(trainer, strategy, config, mixture, callbacks,
 
   def replica_step(step):
     context = tf.distribute.get_replica_context()
-    global_batch = mixture.tf_sample(config.batch_size, tf.stack([seed, step]))
+    global_batch = data.tf_sample(config.batch_size, tf.stack([seed, step]))
     start = context.replica_id_in_sync_group * local_batch
     trainer.train_step(global_batch[start:start + local_batch])
 

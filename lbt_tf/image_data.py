@@ -2,11 +2,13 @@
 
 Every loader returns a `tf.data.Dataset` of (image, label) with float32
 images in [0, 1] of shape [size, size, channels]; label is -1 where the data
-has none. Stacked MNIST and its offline twin, stacked digits, put three
+has none. `load` gathers a training set into memory as an `ImageSet`, which
+draws seeded batches like a 2-D mixture does (`tf_sample`). Stacked MNIST and its offline twin, stacked digits, put three
 random digits into the three colour channels: 1,000 modes, label
 100 * d_red + 10 * d_green + d_blue, built deterministically from a seed.
 """
 
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -14,8 +16,18 @@ import tensorflow as tf
 
 TFDS_DATASETS = ("mnist", "cifar10", "celeb_a")
 STACKED_DATASETS = ("stacked_mnist", "stacked_digits")
+FOLDER = "folder"  # --dataset folder:PATH
+DATASETS = TFDS_DATASETS + STACKED_DATASETS + (FOLDER,)
+NATIVE_SIZES = {"mnist": 28, "stacked_mnist": 28, "stacked_digits": 8}  # fixed
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 STACKED_IMAGES = 128_000  # the paper's training set size
+
+
+def image_shape(name: str, image_size: int = 0):
+  """(height, width, channels) of the images `load(name, ..., image_size)` gives."""
+  channels = 1 if name == "mnist" else 3
+  size = NATIVE_SIZES.get(name) or image_size or (32 if name == "cifar10" else 64)
+  return (size, size, channels)
 
 
 class DatasetUnavailable(ValueError):
@@ -124,3 +136,72 @@ def stacked_images(name: str, num_images: int = STACKED_IMAGES, seed: int = 0,
     images, labels = (np.asarray(a) for a in zip(*tfds.as_numpy(mnist)))
   stacked, modes = stack_digits(images, labels, num_images, seed)
   return tf.data.Dataset.from_tensor_slices((stacked, modes)).map(_as_float)
+
+
+@dataclasses.dataclass
+class ImageSet:
+  """A training set held in memory as uint8 (CelebA at 64x64: 2.5 GB).
+
+  `tf_sample(n, seed)` draws n images uniformly with replacement, the same
+  ones for the same seed, so batch i of a run depends only on (seed, i) and a
+  resumed run sees what an uninterrupted one would have.
+  """
+
+  name: str
+  images: np.ndarray  # [n, height, width, channels] uint8
+  labels: np.ndarray  # [n] int64: digit, stacked mode (0..999), or -1
+
+  def __post_init__(self):
+    # A variable, not a constant: graphs cannot hold constants over 2 GB.
+    with tf.device("/CPU:0"):
+      self._pixels = tf.Variable(self.images, trainable=False, name="images")
+
+  @property
+  def shape(self):
+    return tuple(self.images.shape[1:])
+
+  def tf_sample(self, n: int, seed) -> tf.Tensor:
+    """n images as float32 in [0, 1]; `seed` is a [2] int tensor."""
+    rows = tf.random.stateless_uniform([n], seed, maxval=len(self.images),
+                                       dtype=tf.int64)
+    return tf.cast(tf.gather(self._pixels, rows), tf.float32) / 255.0
+
+
+def to_arrays(dataset: tf.data.Dataset):
+  """(uint8 images, int64 labels) of a dataset of ([0, 1] image, label)."""
+  as_bytes = dataset.map(
+      lambda x, y: (tf.cast(tf.round(x * 255.0), tf.uint8), y),
+      num_parallel_calls=tf.data.AUTOTUNE).batch(4096)
+  images, labels = [], []
+  for x, y in as_bytes.as_numpy_iterator():
+    images.append(x)
+    labels.append(y)
+  return np.concatenate(images), np.concatenate(labels).astype(np.int64)
+
+
+def load(name: str, data_dir: str = "", image_size: int = 0) -> ImageSet:
+  """The training set of an image dataset (see DATASETS), in memory.
+
+  data_dir: the TFDS data directory, or the folder of images for `folder`;
+  image_size: for cifar10, celeb_a and folders (0: 64, cifar10 its own 32).
+  """
+  if name not in DATASETS:
+    raise ValueError(f"unknown image dataset {name!r}; choose from "
+                     f"{', '.join(DATASETS)} (folder as folder:PATH)")
+  native = NATIVE_SIZES.get(name)
+  if native and image_size not in (0, native):
+    raise ValueError(f"{name} images are {native}x{native}; leave --image-size unset")
+  if name == FOLDER:
+    if not data_dir:
+      raise ValueError("--dataset folder needs the images: --dataset "
+                       "folder:PATH or --data-dir PATH")
+    dataset = folder_images(data_dir, image_size or 64)
+  elif name in STACKED_DATASETS:
+    # The dataset does not depend on the run's seed: every run, method and
+    # seed trains on the same 128,000 images.
+    dataset = stacked_images(name, seed=0, data_dir=data_dir or None)
+  else:
+    dataset = tfds_images(name, data_dir=data_dir or None,
+                          image_size=image_size or None)
+  images, labels = to_arrays(dataset)
+  return ImageSet(name, images, labels)

@@ -79,17 +79,25 @@ def kid(features_a, features_b, subsets: int = 10, subset_size: int = 1000,
   return float(np.mean(values)), float(np.std(values))
 
 
-def inception_features(images, weights="imagenet", batch_size: int = 100):
-  """InceptionV3 pooled features ([n, 2048]) of uint8 ([0, 255]) or float
-  ([0, 1]) images [n, height, width, 1 or 3].
+def inception_model(weights="imagenet"):
+  """InceptionV3 without its top, average-pooled: images -> [n, 2048].
 
   `weights`: "imagenet" (downloaded by Keras once, into ~/.keras), a path to
   a local weights file, or None (random weights: for tests only).
   """
   import keras  # pylint: disable=g-import-not-at-top (TensorFlow only here)
+  return keras.applications.InceptionV3(include_top=False, pooling="avg",
+                                        weights=weights, input_shape=(299, 299, 3))
+
+
+def inception_features(images, weights="imagenet", batch_size: int = 100,
+                       model=None):
+  """InceptionV3 pooled features ([n, 2048]) of uint8 ([0, 255]) or float
+  ([0, 1]) images [n, height, width, 1 or 3]; `model` from
+  `inception_model(weights)` (built here if not given)."""
+  import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  model = keras.applications.InceptionV3(include_top=False, pooling="avg",
-                                         weights=weights, input_shape=(299, 299, 3))
+  model = model or inception_model(weights)
   features = []
   for start in range(0, len(images), batch_size):
     raw = tf.convert_to_tensor(images[start:start + batch_size])

@@ -71,15 +71,16 @@ def make_mixture(layout: str, num_modes: int, std: float, radius: float,
       f"unknown mixture layout {layout!r}; choose from {', '.join(LAYOUTS)}")
 
 
-def training_batches(mixture: GaussianMixture2D, batch_size: int,
-                     seed: int, start: int = 0) -> tf.data.Dataset:
+def training_batches(source, batch_size: int, seed: int,
+                     start: int = 0) -> tf.data.Dataset:
   """Endless batches of fresh samples from batch `start` on.
 
-  Batch i depends only on (seed, i), so a run resumed at step i sees what an
-  uninterrupted run would have seen.
+  `source` is a mixture, or anything else with its `tf_sample(n, seed)` (an
+  `image_data.ImageSet`). Batch i depends only on (seed, i), so a run
+  resumed at step i sees what an uninterrupted run would have seen.
   """
   def batch(i):
-    return mixture.tf_sample(batch_size, tf.stack([tf.cast(seed, tf.int64), i]))
+    return source.tf_sample(batch_size, tf.stack([tf.cast(seed, tf.int64), i]))
   return (tf.data.Dataset.counter(start)
           .map(batch, num_parallel_calls=tf.data.AUTOTUNE)
           .prefetch(tf.data.AUTOTUNE))

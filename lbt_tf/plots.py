@@ -1,4 +1,5 @@
-"""Figure 1 (densities: data beside generator) and Figure 2 (metric curves)."""
+"""Figure 1 (densities: data beside generator), Figure 2 (metric curves),
+and grids of generated images."""
 
 import matplotlib
 
@@ -61,19 +62,31 @@ def density_grid(rows: dict, path):
 CURVES = (("modes_covered", "# modes covered", "linear"),
           ("intra_mode_kl", "averaged intra-mode KL", "log"),
           ("high_quality_percent", "% high-quality samples", "linear"))
+IMAGE_CURVES = (("modes_covered", "# modes with >= 1 sample", "linear"),
+                ("kl_to_uniform", "KL(mode histogram || uniform)", "log"),
+                ("fid", "FID", "linear"))
 
 
-def metric_curves(series: dict, path, title: str = "", coverage="modes_covered"):
+def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",
+                  panels=CURVES):
   """Figure 2: each metric against iterations.
 
   `series` maps a label to {"step": [...], metric: [...]}; a metric may also
   come with a list of runs ([runs, points]) to draw a mean with a std band.
   `coverage` picks the mode-count rule ("modes_with_any_sample": VEEGAN's).
+  `panels`: (metric, axis label, scale) of each panel; metrics the series
+  lack are left out (and with none left, nothing is drawn).
   """
-  panels = list(CURVES)
+  panels = list(panels)
   if coverage != "modes_covered":
     panels[0] = (coverage, "# modes with >= 1 HQ sample", "linear")
-  fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+  first = next(iter(series.values()))
+  panels = [panel for panel in panels if panel[0] in first]
+  if not panels:
+    return
+  fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4),
+                           squeeze=False)
+  axes = axes[0]
   for ax, (key, label, scale) in zip(axes, panels):
     for name, values in series.items():
       steps = np.asarray(values["step"])
@@ -93,3 +106,29 @@ def metric_curves(series: dict, path, title: str = "", coverage="modes_covered")
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
+
+
+def image_grid(images: np.ndarray, min_side: int = 512) -> np.ndarray:
+  """[n, H, W, C] images -> one [rows*H*k, cols*W*k, C] uint8 picture, row-major,
+  with each image enlarged k times (nearest pixel) so that small digits are
+  visible."""
+  images = np.asarray(images)
+  if images.dtype != np.uint8:  # [0, 1] floats
+    images = np.round(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8)
+  n, h, w, c = images.shape
+  cols = int(np.ceil(np.sqrt(n)))
+  rows = int(np.ceil(n / cols))
+  grid = np.zeros((rows * h, cols * w, c), np.uint8)
+  for i, image in enumerate(images):
+    r, col = divmod(i, cols)
+    grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = image
+  scale = max(1, min_side // max(grid.shape[:2]))
+  return grid.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def save_image_grid(images, path):
+  grid = image_grid(images)
+  if grid.shape[-1] == 1:
+    plt.imsave(path, grid[..., 0], cmap="gray", vmin=0, vmax=255)
+  else:
+    plt.imsave(path, grid)

@@ -16,19 +16,6 @@ from lbt_tf import cli
 PROG = "lbt_tf.sample"
 
 
-def image_grid(images):
-  """[n, H, W, C] uint8 -> one [rows*H, cols*W, C] image, row-major."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  n, h, w, c = images.shape
-  cols = int(np.ceil(np.sqrt(n)))
-  rows = int(np.ceil(n / cols))
-  grid = np.zeros((rows * h, cols * w, c), images.dtype)
-  for i, image in enumerate(images):
-    r, col = divmod(i, cols)
-    grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = image
-  return grid
-
-
 def save_picture(samples, path):
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
@@ -40,9 +27,8 @@ def save_picture(samples, path):
     fig.savefig(path, dpi=110)
     plt.close(fig)
   elif samples.ndim == 4:
-    grid = image_grid(samples)
-    plt.imsave(path, grid[..., 0] if grid.shape[-1] == 1 else grid,
-               cmap="gray" if grid.shape[-1] == 1 else None)
+    from lbt_tf import plots  # pylint: disable=g-import-not-at-top
+    plots.save_image_grid(samples, path)
   else:
     raise ValueError(f"cannot draw samples of shape {samples.shape}; "
                      "write a .npy instead")

@@ -22,8 +22,9 @@ PROG = "lbt_tf.train"
 def parse_config(argv):
   parser = cli.OneLineErrorParser(prog=PROG, description=__doc__,
                                   formatter_class=cli.argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--dataset", choices=config_lib.datasets(),
-                      help="default: ring")
+  parser.add_argument("--dataset", metavar="NAME",
+                      help=f"one of {', '.join(config_lib.datasets())}, or "
+                           "folder:PATH (a folder of images); default: ring")
   parser.add_argument("--method", choices=config_lib.METHODS)
   parser.add_argument("--workdir", help="run directory (default: runs/<dataset>-<method>-<time>)")
   parser.add_argument("--resume", action="store_true",
@@ -73,19 +74,28 @@ def resumed_config(workdir, overrides):
 
 
 def format_metrics(metrics: dict) -> str:
-  rows = [("modes covered (20% rule)",
-           f"{metrics['modes_covered']} / {metrics['num_modes']}"),
-          ("modes with >= 1 sample",
-           f"{metrics['modes_with_any_sample']} / {metrics['num_modes']}"),
-          ("high-quality samples", f"{metrics['high_quality_percent']:.2f} %"),
-          ("averaged intra-mode KL",
-           f"{metrics['intra_mode_kl']:.4f} (over {metrics['kl_modes']} modes)"),
-          ("samples scored", f"{metrics['num_samples']:,}"),
-          ("training", f"{metrics['step']} iterations in "
-                       f"{metrics['train_seconds']:.0f} s "
-                       f"({metrics['iterations_per_second']:.1f} it/s)"),
-          ("weights fingerprint", f"{metrics['fingerprint']} "
-                                  f"({metrics['replicas']} replica(s))")]
+  rows = []
+  if "high_quality_percent" in metrics:  # a 2-D mixture
+    rows += [("modes covered (20% rule)",
+              f"{metrics['modes_covered']} / {metrics['num_modes']}"),
+             ("modes with >= 1 sample",
+              f"{metrics['modes_with_any_sample']} / {metrics['num_modes']}"),
+             ("high-quality samples", f"{metrics['high_quality_percent']:.2f} %"),
+             ("averaged intra-mode KL",
+              f"{metrics['intra_mode_kl']:.4f} (over {metrics['kl_modes']} modes)")]
+  elif "modes_covered" in metrics:  # digits counted by a classifier
+    rows += [("modes with >= 1 sample",
+              f"{metrics['modes_covered']} / {metrics['num_modes']}"),
+             ("KL(modes || uniform)", f"{metrics['kl_to_uniform']:.4f}"),
+             ("classifier accuracy", f"{metrics['classifier_accuracy']:.4f} (held out)")]
+  if "fid" in metrics:
+    rows += [("FID", f"{metrics['fid']:.2f}"), ("KID", f"{metrics['kid']:.4f}")]
+  rows += [("samples scored", f"{metrics['num_samples']:,}"),
+           ("training", f"{metrics['step']} iterations in "
+                        f"{metrics['train_seconds']:.0f} s "
+                        f"({metrics['iterations_per_second']:.1f} it/s)"),
+           ("weights fingerprint", f"{metrics['fingerprint']} "
+                                   f"({metrics['replicas']} replica(s))")]
   width = max(len(name) for name, _ in rows)
   return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
@@ -121,8 +131,10 @@ def main(argv=None):
     return
   print(f"\nFinal evaluation of the exported generator {metrics['generator']}:")
   print(format_metrics(metrics))
+  pictures = ("samples.png, samples/" if config_lib.is_image(config.dataset)
+              else "density.png")
   print(f"\nRun directory: {workdir} (config.json, metrics.csv, metrics.json, "
-        "density.png, metrics.png, logs/, checkpoints/, generator/)")
+        f"{pictures}, metrics.png, logs/, checkpoints/, generator/)")
 
 
 if __name__ == "__main__":

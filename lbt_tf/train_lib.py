@@ -13,15 +13,16 @@ import numpy as np
 import tensorflow as tf
 
 from export import loading, saved_model
-from lbt_tf import callbacks, checkpointing, config as config_lib, mixture_metrics
-from lbt_tf import distributed, mixtures, networks, plots, sampling
+from lbt_tf import callbacks, checkpointing, config as config_lib, eval_lib
+from lbt_tf import distributed, image_data, mixture_metrics, mixtures, networks
+from lbt_tf import plots, sampling
 from lbt_tf.errors import first_line
 from lbt_tf.estimator import VAE
 from trainers.gan import GAN, PacGAN, UnrolledGAN
 from trainers.lbt import LBT, LBTGAN
 from trainers.veegan import VEEGAN
 
-EVAL_SEED = 1234  # noise for the evaluations; fixed so that runs compare
+EVAL_SEED = eval_lib.EVAL_SEED
 
 
 class TrainingDiverged(RuntimeError):
@@ -42,44 +43,70 @@ def adam(lr, beta_1=0.9, **kwargs):
   return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, **kwargs)
 
 
-def build_trainer(config: config_lib.Config, data_dim: int = 2):
+def data_shape(config: config_lib.Config):
+  """One example's shape: (2,) for the mixtures, (height, width, channels)
+  for images."""
+  if config_lib.is_image(config.dataset):
+    return image_data.image_shape(config.dataset, config.image_size)
+  return (2,)
+
+
+def build_trainer(config: config_lib.Config):
   """The method's Keras trainer with its networks, compiled and ready to fit.
 
-  Every method gets the same generator, and every method with a
-  discriminator the same discriminator widths (an equal budget).
+  MLP networks for the mixtures, DCGAN-style ones for images. Every method
+  gets the same generator, and every method with a discriminator the same
+  discriminator widths (an equal budget).
   """
   keras.utils.set_random_seed(config.seed)
-  generator = networks.mlp_generator(config.noise_dim, data_dim,
-                                     config.generator_units, config.activation)
+  shape = data_shape(config)
+  images = len(shape) == 3
+  data_dim = int(np.prod(shape))
+  if images:
+    generator = networks.dcgan_generator(config.noise_dim, shape,
+                                         config.generator_width)
+  else:
+    generator = networks.mlp_generator(config.noise_dim, data_dim,
+                                       config.generator_units, config.activation)
   optimizers = dict(generator_optimizer=adam(
       config.generator_lr, config.generator_beta1,
       global_clipnorm=config.generator_clipnorm))
 
-  def new_discriminator(input_dim):
+  def new_discriminator(samples_per_input=1):
+    """D for inputs of `samples_per_input` samples (PacGAN packs several:
+    along the features of 2-D points, along the channels of images)."""
     optimizers["discriminator_optimizer"] = adam(config.discriminator_lr,
                                                  config.discriminator_beta1)
-    return networks.mlp_discriminator(input_dim, config.discriminator_units,
-                                      config.activation)
+    if images:
+      packed = shape[:-1] + (shape[-1] * samples_per_input,)
+      return networks.dcgan_discriminator(packed, config.discriminator_width)
+    return networks.mlp_discriminator(data_dim * samples_per_input,
+                                      config.discriminator_units, config.activation)
 
   shared = dict(noise_dim=config.noise_dim, seed=config.seed)
   if config.method == "gan":
-    trainer = GAN(generator, discriminator=new_discriminator(data_dim), **shared)
+    trainer = GAN(generator, discriminator=new_discriminator(), **shared)
   elif config.method == "pacgan":
-    trainer = PacGAN(generator, discriminator=new_discriminator(data_dim * config.pack),
+    trainer = PacGAN(generator, discriminator=new_discriminator(config.pack),
                      pack=config.pack, **shared)
   elif config.method == "unrolled-gan":
-    trainer = UnrolledGAN(generator, discriminator=new_discriminator(data_dim),
+    trainer = UnrolledGAN(generator, discriminator=new_discriminator(),
                           unroll_steps=config.unroll_steps,
                           stop_second_moment=config.stop_second_moment, **shared)
   elif config.method == "veegan":
+    if images:
+      raise ValueError("veegan is implemented for the 2-D mixtures only")
     # F mirrors G: samples -> noise through the generator's hidden widths.
     reconstructor = networks.mlp(data_dim, config.generator_units,
                                  config.noise_dim, config.activation,
                                  "reconstructor")
     optimizers["reconstructor_optimizer"] = adam(config.generator_lr,
                                                  config.generator_beta1)
-    trainer = VEEGAN(generator,
-                     discriminator=new_discriminator(config.noise_dim + data_dim),
+    optimizers["discriminator_optimizer"] = adam(config.discriminator_lr,
+                                                 config.discriminator_beta1)
+    joint_discriminator = networks.mlp_discriminator(
+        config.noise_dim + data_dim, config.discriminator_units, config.activation)
+    trainer = VEEGAN(generator, discriminator=joint_discriminator,
                      reconstructor=reconstructor, **shared)
   else:
     trainer = build_lbt(config, generator, data_dim, optimizers, new_discriminator,
@@ -102,7 +129,7 @@ def build_lbt(config, generator, data_dim, optimizers, new_discriminator, shared
                       stop_second_moment=config.stop_second_moment, **shared)
   if config.method == "lbt":
     return LBT(generator, estimator, **lbt_settings)
-  return LBTGAN(generator, estimator, discriminator=new_discriminator(data_dim),
+  return LBTGAN(generator, estimator, discriminator=new_discriminator(),
                 adversarial_weight=config.adversarial_weight, **lbt_settings)
 
 
@@ -156,7 +183,16 @@ class Interrupted(RuntimeError):
   pass
 
 
-def fit(trainer, config, mixture, callbacks, guard):
+def load_data(config: config_lib.Config):
+  """The training distribution: a 2-D mixture, or an image set in memory.
+
+  Both draw batch i from (seed, i) with `tf_sample`."""
+  if config_lib.is_image(config.dataset):
+    return image_data.load(config.dataset, config.data_dir, config.image_size)
+  return make_mixture(config)
+
+
+def fit(trainer, config, data, callbacks, guard):
   """Train from the trainer's current step to config.steps, one evaluation
   period (a Keras epoch) at a time; a period cut short by a resume is
   finished first."""
@@ -164,9 +200,9 @@ def fit(trainer, config, mixture, callbacks, guard):
   step = checkpointing.step_of(trainer)
   while step < config.steps and not guard.problem:
     period, offset = divmod(step, config.eval_every)
-    data = mixtures.training_batches(mixture, config.batch_size, config.seed,
-                                     start=step)
-    trainer.fit(data, initial_epoch=period,
+    batches = mixtures.training_batches(data, config.batch_size, config.seed,
+                                        start=step)
+    trainer.fit(batches, initial_epoch=period,
                 epochs=period + 1 if offset else periods,
                 steps_per_epoch=config.eval_every - offset,
                 callbacks=callbacks, verbose="auto", shuffle=False)
@@ -186,7 +222,7 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
   strategy = strategy or tf.distribute.get_strategy()
   chief = distributed.is_chief(strategy)
   workdir = prepare_workdir(config, workdir) if chief else pathlib.Path(workdir)
-  mixture = make_mixture(config)
+  data = load_data(config)
   with strategy.scope():
     trainer = build_trainer(config)
   checkpointer = checkpointing.Checkpointer(trainer, workdir, writer=chief)
@@ -200,20 +236,20 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
   guard = callbacks.StopOnNonFinite()
   saver = callbacks.PeriodicCheckpoint(checkpointer, config.checkpoint_every, guard)
   training_callbacks = [guard, saver]
-  evaluation = None
+  evaluation = scorer = None
   if chief:
-    evaluation = callbacks.MixtureEvaluation(
-        mixture, config.noise_dim, config.eval_samples, workdir / "metrics.csv",
-        workdir / "logs", seed=EVAL_SEED,
+    scorer = eval_lib.make_scorer(config, data, workdir, report)
+    evaluation = callbacks.PeriodicEvaluation(
+        scorer.periodic, workdir / "metrics.csv", workdir / "logs",
         history=callbacks.read_history(workdir / "metrics.csv", start))
     training_callbacks.append(evaluation)
   clock = time.perf_counter()
   try:
     if distributed.is_replicated(strategy):
-      distributed.replicated_fit(trainer, strategy, config, mixture,
+      distributed.replicated_fit(trainer, strategy, config, data,
                                  training_callbacks, verbose=chief)
     else:
-      fit(trainer, config, mixture, training_callbacks, guard)
+      fit(trainer, config, data, training_callbacks, guard)
   except KeyboardInterrupt:
     path = checkpointer.save()
     raise Interrupted(f"interrupted at step {checkpointing.step_of(trainer)}; "
@@ -237,24 +273,22 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
     export_dir = saved_model.export_generator(
         trainer.generator, config.noise_dim, workdir / "generator",
         metadata=export_metadata(config, step))
-  metrics, samples = evaluate_saved_model(export_dir, mixture,
-                                          config.final_eval_samples)
+  # The final numbers are the exported generator's, not the live model's.
+  generate, _, _ = load_generator_signature(export_dir)
+  metrics = scorer.final(generate, step)
   trained = step - start
   metrics.update(step=step, train_seconds=train_seconds, fingerprint=fingerprint,
                  replicas=strategy.num_replicas_in_sync,
                  iterations_per_second=trained / train_seconds if trained else 0.0,
                  generator=str(export_dir))
   (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-
-  extent = plots.plot_extent(mixture.means, mixture.std)
-  data_samples = mixture.sample(len(samples), np.random.default_rng(EVAL_SEED))
-  plots.density_figure({"data": data_samples, config.method: samples}, extent,
-                       workdir / "density.png", f"{config.dataset}, {step} iterations")
   history = evaluation.history
   if history:
     plots.metric_curves(
         {config.method: {k: [row[k] for row in history] for k in history[0]}},
-        workdir / "metrics.png", config.dataset)
+        workdir / "metrics.png", config.dataset,
+        panels=(plots.IMAGE_CURVES if config_lib.is_image(config.dataset)
+                else plots.CURVES))
   return metrics
 
 
@@ -269,5 +303,9 @@ def previous_export(base, step):
 
 
 def export_metadata(config: config_lib.Config, step: int) -> dict:
-  return {"dataset": config.dataset, "method": config.method, "step": step,
-          "mixture": mixture_spec(config)}
+  metadata = {"dataset": config.dataset, "method": config.method, "step": step}
+  if config_lib.is_image(config.dataset):
+    metadata["image_shape"] = list(data_shape(config))
+  else:
+    metadata["mixture"] = mixture_spec(config)
+  return metadata

@@ -34,9 +34,9 @@ class GAN(GenerativeTrainer):
 class PacGAN(GAN):
   """A GAN whose discriminator sees `pack` samples at a time.
 
-  A batch of B samples becomes B / pack rows of pack * data_dim features
-  (consecutive samples together); the discriminator must be built for that
-  input width. The batch size must be a multiple of `pack`.
+  A batch of B samples becomes B / pack inputs of `pack` consecutive samples
+  (`pack_samples`); the discriminator must be built for that input. The
+  batch size must be a multiple of `pack`.
   """
 
   def __init__(self, generator, noise_dim, discriminator, pack: int = 2, **kwargs):
@@ -50,9 +50,15 @@ class PacGAN(GAN):
 
 
 def pack_samples(samples, pack: int):
-  """[B, d] -> [B / pack, pack * d]: row i is samples pack*i ... pack*i+pack-1."""
-  features = samples.shape[-1]
-  return tf.reshape(samples, [-1, pack * features])
+  """Samples i*pack ... i*pack+pack-1 side by side in row i, along the last
+  axis: [B, d] -> [B / pack, pack * d] for points, and for images
+  [B, h, w, c] -> [B / pack, h, w, pack * c] (their channels stacked)."""
+  rank = samples.shape.rank
+  grouped = tf.reshape(samples, tf.concat([[-1, pack], tf.shape(samples)[1:]], 0))
+  # [B/pack, pack, ..., c] -> [B/pack, ..., pack, c], then merge the last two
+  grouped = tf.transpose(grouped, [0] + list(range(2, rank)) + [1, rank])
+  return tf.reshape(grouped, tf.concat(
+      [[-1], tf.shape(samples)[1:-1], [pack * samples.shape[-1]]], 0))
 
 
 class UnrolledGAN(GAN):

@@ -1,0 +1,165 @@
+"""How a run is scored, during training and at the end.
+
+A scorer turns a generator into metrics. Both kinds take `generate(z)`:
+the generator in inference mode during training, the exported SavedModel's
+`serving_default` at the end (so the final numbers are the export's).
+
+  MixtureScorer  the paper's 2-D metrics (modes covered, high-quality
+                 samples, intra-mode KL) and the density figure;
+  ImageScorer    modes and KL to uniform by a digit classifier (mnist,
+                 stacked_mnist, stacked_digits), FID and KID from InceptionV3
+                 features (when --fid-samples > 0), and sample grids.
+"""
+
+import os
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+from lbt_tf import config as config_lib
+from lbt_tf import image_data, image_metrics, mixture_metrics, mode_counting
+from lbt_tf import plots, sampling
+from lbt_tf.errors import first_line
+
+EVAL_SEED = 1234  # noise for the evaluations; fixed so that runs compare
+GRID_SAMPLES = 64
+
+
+def default_cache_dir() -> pathlib.Path:
+  return pathlib.Path(os.environ.get("LBT_TF_CACHE", "~/.cache/lbt_tf")).expanduser()
+
+
+class MixtureScorer:
+
+  def __init__(self, config: config_lib.Config, mixture, workdir):
+    self.config = config
+    self.mixture = mixture
+    self.workdir = pathlib.Path(workdir)
+
+  def samples(self, generate, num_samples):
+    return sampling.sample(generate, self.config.noise_dim, num_samples, EVAL_SEED)
+
+  def periodic(self, generate, step):
+    del step
+    return mixture_metrics.evaluate(
+        self.samples(generate, self.config.eval_samples), self.mixture)
+
+  def final(self, generate, step):
+    """Metrics on final_eval_samples, and density.png (data beside G)."""
+    samples = self.samples(generate, self.config.final_eval_samples)
+    metrics = mixture_metrics.evaluate(samples, self.mixture)
+    extent = plots.plot_extent(self.mixture.means, self.mixture.std)
+    data = self.mixture.sample(len(samples), np.random.default_rng(EVAL_SEED))
+    plots.density_figure({"data": data, self.config.method: samples}, extent,
+                         self.workdir / "density.png",
+                         f"{self.config.dataset}, {step} iterations")
+    return metrics
+
+
+def digit_classifier_for(dataset: str, data_dir: str, cache_dir, report):
+  """(classifier of single-channel digits, its held-out accuracy), trained by
+  the package on the digits `dataset` is made of, cached in `cache_dir`."""
+  if dataset == "stacked_digits":
+    source, (images, labels) = "sklearn_digits", image_data.sklearn_digits()
+  else:  # mnist, stacked_mnist
+    source = "mnist"
+    images, labels = image_data.to_arrays(
+        image_data.tfds_images("mnist", data_dir=data_dir or None))
+    images = images[..., 0]
+  return mode_counting.cached_classifier(cache_dir, source, images, labels, report)
+
+
+class ImageScorer:
+  """Scores generated images; metrics keep the same keys at every call."""
+
+  def __init__(self, config: config_lib.Config, data: image_data.ImageSet,
+               workdir, report=print):
+    self.config = config
+    self.workdir = pathlib.Path(workdir)
+    self.report = report
+    self.classifier = None
+    self.num_modes = {"mnist": 10}.get(config.dataset, mode_counting.NUM_MODES)
+    if config.dataset in ("mnist", "stacked_mnist", "stacked_digits"):
+      cache = config.cache_dir or default_cache_dir()
+      self.classifier, self.classifier_accuracy = digit_classifier_for(
+          config.dataset, config.data_dir, cache, report)
+      report(f"mode counting: digit classifier with held-out accuracy "
+             f"{self.classifier_accuracy:.4f} (cached in {cache})")
+    self.inception = None
+    if config.fid_samples:
+      self.inception = self._load_inception(config.inception_weights)
+    if self.inception is not None:
+      rows = np.random.default_rng(EVAL_SEED).choice(
+          len(data.images), min(config.fid_samples, len(data.images)), replace=False)
+      self.real_features = self.inception(data.images[rows])
+
+  def _load_inception(self, weights):
+    try:
+      model = image_metrics.inception_model(weights)
+    except Exception as e:  # pylint: disable=broad-except
+      # Keras raises plain Exception for a failed download.
+      self.report(f"FID/KID off: InceptionV3 weights {weights!r} are not "
+                  f"available ({first_line(e)}); pass --inception-weights "
+                  "PATH to a local inception_v3 'notop' .h5 file")
+      return None
+    return lambda images: image_metrics.inception_features(images, model=model)
+
+  def images(self, generate, num_samples):
+    images = sampling.sample(generate, self.config.noise_dim, num_samples, EVAL_SEED)
+    if images.dtype == np.uint8:  # the export's serving_default
+      images = images.astype(np.float32) / 255.0
+    return images
+
+  def score(self, images) -> dict:
+    metrics = {}
+    if self.classifier is not None:
+      if self.num_modes == 10:
+        modes = np.argmax(self.classifier.predict(images, batch_size=1000, verbose=0), -1)
+      else:
+        modes = mode_counting.stacked_modes(self.classifier, images)
+      metrics.update(mode_counting.mode_statistics(modes, self.num_modes))
+      metrics["num_modes"] = self.num_modes
+    if self.inception is not None:
+      fake = self.inception(images[:self.config.fid_samples])
+      metrics["fid"] = image_metrics.fid(self.real_features, fake)
+      metrics["kid"], _ = image_metrics.kid(
+          self.real_features, fake, subset_size=min(1000, len(fake)))
+    metrics.setdefault("num_samples", len(images))
+    return metrics
+
+  def sample_count(self, num_samples):
+    """Enough samples for every metric in use (and for a grid)."""
+    needed = [GRID_SAMPLES]
+    if self.classifier is not None:
+      needed.append(num_samples)
+    if self.inception is not None:
+      needed.append(self.config.fid_samples)
+    return max(needed)
+
+  def periodic(self, generate, step):
+    """Metrics on eval_samples, samples/step-N.png and a TensorBoard image."""
+    images = self.images(generate, self.sample_count(self.config.eval_samples))
+    grid = plots.image_grid(images[:GRID_SAMPLES], min_side=0)
+    tf.summary.image("samples", grid[None])
+    folder = self.workdir / "samples"
+    folder.mkdir(exist_ok=True)
+    plots.save_image_grid(images[:GRID_SAMPLES], folder / f"step-{step:07d}.png")
+    return self.score(images)
+
+  def final(self, generate, step):
+    """Metrics on final_eval_samples, and samples.png."""
+    del step
+    images = self.images(generate, self.sample_count(self.config.final_eval_samples))
+    plots.save_image_grid(images[:GRID_SAMPLES], self.workdir / "samples.png")
+    metrics = self.score(images)
+    if self.classifier is not None:
+      metrics["classifier_accuracy"] = self.classifier_accuracy
+    return metrics
+
+
+def make_scorer(config: config_lib.Config, data, workdir, report=print):
+  """The scorer for the run's data (a 2-D mixture or an ImageSet)."""
+  if isinstance(data, image_data.ImageSet):
+    return ImageScorer(config, data, workdir, report)
+  return MixtureScorer(config, data, workdir)
