@@ -168,6 +168,12 @@ METRICS = (("modes_covered", "modes (20% rule)", "{:.1f}"),
            ("high_quality_percent", "high quality %", "{:.1f}"),
            ("intra_mode_kl", "intra-mode KL", "{:.3f}"),
            ("iterations_per_second", "it/s", "{:.1f}"))  # after the first period
+IMAGE_METRICS = (("modes_covered", "modes (>= 1 sample)", "{:.1f}"),
+                 ("kl_to_uniform", "KL(modes ‖ uniform)", "{:.3f}"),
+                 ("fid", "FID", "{:.1f}"),
+                 ("kid", "KID", "{:.4f}"),
+                 ("iterations_per_second", "it/s", "{:.2f}"))
+GRID_SAMPLES = 64  # images per method in the samples figure
 
 
 def collect(benchmark: Benchmark, workdir) -> Dict[str, Dict[str, List[dict]]]:
@@ -200,19 +206,26 @@ def mean_std(values) -> Tuple[float, float]:
 
 def markdown_table(benchmark: Benchmark, results) -> str:
   """Per dataset: mean +- std over seeds of each metric, per method."""
-  columns = METRICS
-  coverage = {key: label for key, label, _ in METRICS}[benchmark.coverage]
   lines = []
   for dataset in benchmark.datasets:
-    num_modes = config_lib.make_config(dataset, {}).num_modes
-    lines += [f"**{dataset}** ({num_modes} modes; this protocol counts "
-              f"coverage as {coverage}), {benchmark.steps} iterations, "
+    runs_of = results.get(dataset, {})
+    if config_lib.is_image(dataset):
+      any_run = next((runs[0] for runs in runs_of.values() if runs), {})
+      columns = [c for c in IMAGE_METRICS if c[0] in any_run]
+      about = (f"{any_run.get('num_modes', '?')} modes, counted by a digit "
+               f"classifier on {any_run.get('num_samples', '?'):,} samples")
+    else:
+      columns = METRICS
+      coverage = {key: label for key, label, _ in METRICS}[benchmark.coverage]
+      num_modes = config_lib.make_config(dataset, {}).num_modes
+      about = f"{num_modes} modes; this protocol counts coverage as {coverage}"
+    lines += [f"**{dataset}** ({about}), {benchmark.steps} iterations, "
               "mean ± std over seeds:",
               "",
               "| method | seeds | " + " | ".join(label for _, label, _ in columns) + " |",
               "|---" * (len(columns) + 2) + "|"]
     for method in benchmark.methods:
-      runs = results.get(dataset, {}).get(method, [])
+      runs = runs_of.get(method, [])
       if not runs:
         lines.append(f"| {method} | 0 | " + " | ".join("-" for _ in columns) + " |")
         continue
@@ -253,10 +266,11 @@ def read_csv(path: pathlib.Path) -> List[dict]:
 
 def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
                  report=print) -> pathlib.Path:
-  """results.md (table), results.json, densities.png (Figure 1, the first
-  seed of each method) and curves-<dataset>.png (Figure 2, bands over seeds)."""
+  """results.md (table), results.json, curves-<dataset>.png (Figure 2, bands
+  over seeds), and from the first seed of each method densities.png (Figure
+  1, the mixtures) and samples.png (grids, the image datasets)."""
   # TensorFlow only here: planning and tables stay light.
-  from lbt_tf import plots, sampling, train_lib  # pylint: disable=g-import-not-at-top
+  from lbt_tf import plots, train_lib  # pylint: disable=g-import-not-at-top
   workdir = pathlib.Path(workdir)
   results = collect(benchmark, workdir)
   table = markdown_table(benchmark, results)
@@ -264,41 +278,65 @@ def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
       f"{benchmark.description}\n\n{table}")
   (workdir / "results.json").write_text(json.dumps(results, indent=2))
 
-  rows = {}
+  densities, samples = {}, {}
   for dataset in benchmark.datasets:
-    mixture = train_lib.make_mixture(benchmark.run_config(dataset, "gan", 0))
-    panels = {"data": mixture.sample(density_samples,
-                                     np.random.default_rng(train_lib.EVAL_SEED))}
-    for method in benchmark.methods:
-      runs = results.get(dataset, {}).get(method)
-      if runs:
-        generate, metadata, _ = train_lib.load_generator_signature(runs[0]["generator"])
-        panels[f"{method} (seed {runs[0]['seed']})"] = sampling.sample(
-            generate, metadata["noise_dim"], density_samples, train_lib.EVAL_SEED)
-    rows[dataset] = (plots.plot_extent(mixture.means, mixture.std), panels)
+    methods = results.get(dataset, {})
+    if config_lib.is_image(dataset):
+      samples[dataset] = {
+          f"{method} (seed {runs[0]['seed']})": _export_samples(runs[0], GRID_SAMPLES)
+          for method, runs in methods.items()}
+    else:
+      mixture = train_lib.make_mixture(benchmark.run_config(dataset, "gan", 0))
+      panels = {"data": mixture.sample(density_samples,
+                                       np.random.default_rng(train_lib.EVAL_SEED))}
+      for method, runs in methods.items():
+        panels[f"{method} (seed {runs[0]['seed']})"] = _export_samples(
+            runs[0], density_samples)
+      densities[dataset] = (plots.plot_extent(mixture.means, mixture.std), panels)
     series = curves(benchmark, workdir, dataset)
     if series:
       plots.metric_curves(series, workdir / f"curves-{dataset}.png",
                           f"{dataset}: mean ± std over {len(benchmark.seeds)} seeds",
-                          coverage=benchmark.coverage)
-  plots.density_grid(rows, workdir / "densities.png")
-  report(f"wrote {workdir / 'results.md'}, densities.png, curves-*.png")
+                          coverage=benchmark.coverage,
+                          panels=(plots.IMAGE_CURVES if config_lib.is_image(dataset)
+                                  else plots.CURVES))
+  written = ["results.md", "curves-*.png"]
+  if densities:
+    plots.density_grid(densities, workdir / "densities.png")
+    written.append("densities.png")
+  if samples:
+    plots.image_panels(samples, workdir / "samples.png")
+    written.append("samples.png")
+  report(f"wrote {workdir}: {', '.join(written)}")
   return workdir / "results.md"
+
+
+def _export_samples(run: dict, num_samples: int):
+  """Samples of a run's exported generator, with the evaluation noise."""
+  from lbt_tf import sampling, train_lib  # pylint: disable=g-import-not-at-top
+  generate, metadata, _ = train_lib.load_generator_signature(run["generator"])
+  return sampling.sample(generate, metadata["noise_dim"], num_samples,
+                         train_lib.EVAL_SEED)
 
 
 def rescore(benchmark: Benchmark, workdir, seed: int, report=print) -> pathlib.Path:
   """Score every finished run's exported SavedModel again with other noise
   (`seed`), as `python -m lbt_tf.evaluate` does; writes rescored-<seed>.md."""
-  from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from lbt_tf import eval_lib, train_lib  # pylint: disable=g-import-not-at-top (TensorFlow)
   workdir = pathlib.Path(workdir)
   rescored = {}
   for dataset, methods in collect(benchmark, workdir).items():
     for method, runs in methods.items():
       for run in runs:
         config = benchmark.run_config(dataset, method, run["seed"])
-        metrics, _ = train_lib.evaluate_saved_model(
-            run["generator"], train_lib.make_mixture(config),
-            config.final_eval_samples, seed)
+        if config_lib.is_image(dataset):
+          generate, _, _ = train_lib.load_generator_signature(run["generator"])
+          metrics = eval_lib.score_images(config, generate, config.final_eval_samples,
+                                          seed, report=lambda _: None)
+        else:
+          metrics, _ = train_lib.evaluate_saved_model(
+              run["generator"], train_lib.make_mixture(config),
+              config.final_eval_samples, seed)
         metrics.update(seed=run["seed"],
                        iterations_per_second=run["iterations_per_second"])
         rescored.setdefault(dataset, {}).setdefault(method, []).append(metrics)
@@ -307,3 +345,4 @@ def rescore(benchmark: Benchmark, workdir, seed: int, report=print) -> pathlib.P
                   f"{seed}:\n\n{markdown_table(benchmark, rescored)}")
   report(f"wrote {path}")
   return path
+

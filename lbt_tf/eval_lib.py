@@ -71,13 +71,18 @@ def digit_classifier_for(dataset: str, data_dir: str, cache_dir, report):
 
 
 class ImageScorer:
-  """Scores generated images; metrics keep the same keys at every call."""
+  """Scores generated images; metrics keep the same keys at every call.
+
+  `data` (the training set, for FID's real features) is loaded here when
+  None and needed; `seed` draws the evaluation noise.
+  """
 
   def __init__(self, config: config_lib.Config, data: image_data.ImageSet,
-               workdir, report=print):
+               workdir, report=print, seed: int = EVAL_SEED):
     self.config = config
     self.workdir = pathlib.Path(workdir)
     self.report = report
+    self.seed = seed
     self.classifier = None
     self.num_modes = {"mnist": 10}.get(config.dataset, mode_counting.NUM_MODES)
     if config.dataset in ("mnist", "stacked_mnist", "stacked_digits"):
@@ -90,6 +95,7 @@ class ImageScorer:
     if config.fid_samples:
       self.inception = self._load_inception(config.inception_weights)
     if self.inception is not None:
+      data = data or image_data.load(config.dataset, config.data_dir, config.image_size)
       rows = np.random.default_rng(EVAL_SEED).choice(
           len(data.images), min(config.fid_samples, len(data.images)), replace=False)
       self.real_features = self.inception(data.images[rows])
@@ -106,7 +112,7 @@ class ImageScorer:
     return lambda images: image_metrics.inception_features(images, model=model)
 
   def images(self, generate, num_samples):
-    images = sampling.sample(generate, self.config.noise_dim, num_samples, EVAL_SEED)
+    images = sampling.sample(generate, self.config.noise_dim, num_samples, self.seed)
     if images.dtype == np.uint8:  # the export's serving_default
       images = images.astype(np.float32) / 255.0
     return images
@@ -156,6 +162,14 @@ class ImageScorer:
     if self.classifier is not None:
       metrics["classifier_accuracy"] = self.classifier_accuracy
     return metrics
+
+
+def score_images(config: config_lib.Config, generate, num_samples: int,
+                 seed: int = EVAL_SEED, report=print) -> dict:
+  """An image generator's metrics (an exported one's, re-scored with other
+  noise: `lbt_tf.evaluate`, the benchmark's --rescore-seed)."""
+  scorer = ImageScorer(config, None, ".", report=report, seed=seed)
+  return scorer.score(scorer.images(generate, num_samples))
 
 
 def make_scorer(config: config_lib.Config, data, workdir, report=print):

@@ -1,10 +1,12 @@
-"""Score an exported generator on its 2-D mixture, independently of training.
+"""Score an exported generator, independently of training.
 
   python -m lbt_tf.evaluate --model RUN/generator [--num-samples 500000]
 
-Only TensorFlow and the metrics are used: the SavedModel's `serving_default`
-draws the samples; the mixture comes from the model's metadata unless
---dataset (a preset) and its overrides say otherwise.
+The SavedModel's `serving_default` draws the samples. A 2-D generator is
+scored on its mixture (from the model's metadata unless --dataset, a preset,
+says otherwise); an image generator by its dataset's preset: modes and KL to
+uniform (digit datasets), FID and KID (when the preset computes them).
+--num-samples defaults to the preset's final evaluation size.
 """
 
 import json
@@ -23,16 +25,24 @@ def main(argv=None):
                       help="SavedModel folder, or a base folder of versions")
   parser.add_argument("--dataset", choices=config_lib.datasets(),
                       help="score against this preset instead of the metadata's")
-  parser.add_argument("--num-samples", type=int, default=500_000)
+  parser.add_argument("--num-samples", type=int)
   parser.add_argument("--seed", type=int, default=1234)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  if args.num_samples < 1:
+  if args.num_samples is not None and args.num_samples < 1:
     parser.error("--num-samples must be at least 1")
 
   with cli.quiet_native_stderr():
-    from lbt_tf import mixtures, train_lib  # pylint: disable=g-import-not-at-top
+    from lbt_tf import eval_lib, mixtures, train_lib  # pylint: disable=g-import-not-at-top
   try:
-    _, metadata, model_dir = train_lib.load_generator_signature(args.model)
+    generate, metadata, model_dir = train_lib.load_generator_signature(args.model)
+    if "image_shape" in metadata:
+      config = config_lib.make_config(args.dataset or metadata["dataset"], {})
+      metrics = eval_lib.score_images(
+          config, generate, args.num_samples or config.final_eval_samples,
+          args.seed, report=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
+      metrics["model"] = str(model_dir)
+      print(json.dumps(metrics, indent=2))
+      return
     if args.dataset:
       spec = train_lib.mixture_spec(config_lib.make_config(args.dataset, {}))
     elif "mixture" in metadata:
@@ -41,8 +51,8 @@ def main(argv=None):
       raise ValueError(f"{model_dir} does not say which mixture it was trained "
                        "on; pass --dataset")
     mixture = mixtures.make_mixture(**spec)
-    metrics, _ = train_lib.evaluate_saved_model(model_dir, mixture,
-                                                args.num_samples, args.seed)
+    metrics, _ = train_lib.evaluate_saved_model(
+        model_dir, mixture, args.num_samples or 500_000, args.seed)
   except (ValueError, OSError, KeyError) as e:
     cli.fail(PROG, e)
   metrics["model"] = str(model_dir)

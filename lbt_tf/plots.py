@@ -132,3 +132,27 @@ def save_image_grid(images, path):
     plt.imsave(path, grid[..., 0], cmap="gray", vmin=0, vmax=255)
   else:
     plt.imsave(path, grid)
+
+
+def image_panels(rows: dict, path):
+  """One row per dataset, one grid of samples per method (the image Figure 1).
+
+  `rows` maps a row title to {panel name: images [n, H, W, C]}.
+  """
+  width = max(len(panels) for panels in rows.values())
+  fig, axes = plt.subplots(len(rows), width, figsize=(3.4 * width, 3.6 * len(rows)),
+                           squeeze=False)
+  for row_axes, (title, panels) in zip(axes, rows.items()):
+    for ax in row_axes:
+      ax.axis("off")
+    for ax, (name, images) in zip(row_axes, panels.items()):
+      grid = image_grid(images, min_side=0)
+      ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid,
+                cmap="gray" if grid.shape[-1] == 1 else None,
+                interpolation="nearest")
+      ax.set_title(name)
+    row_axes[0].text(-0.05, 0.5, title, transform=row_axes[0].transAxes,
+                     rotation=90, va="center", ha="right", fontsize=13)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

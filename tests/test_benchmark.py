@@ -80,3 +80,23 @@ def test_bad_benchmark_settings_fail_in_one_line(tmp_path, args, message):
   assert message in result.stderr
   assert len(result.stderr.strip().splitlines()) == 1, result.stderr
   assert not list(tmp_path.iterdir())  # nothing started
+
+
+def test_image_benchmark_tables_grids_and_rescoring(tmp_path):
+  workdir = tmp_path / "bench"
+  tiny = ["--preset", "stacked_digits", "--methods", "gan", "--seeds", "1",
+          "--steps", "4", "--set", "eval_every=2", "--set", "batch_size=16",
+          "--set", "eval_samples=300", "--set", "final_eval_samples=400",
+          "--set", "generator_width=4", "--set", "discriminator_width=4",
+          "--workdir", workdir, "--rescore-seed", "5"]
+  result = clitools.run("lbt_tf.benchmark", *tiny,
+                        env={"LBT_TF_CACHE": str(tmp_path / "cache")})
+  assert result.returncode == 0, result.stderr[-3000:]
+  for name in ("results.md", "samples.png", "curves-stacked_digits.png", "rescored-5.md"):
+    assert (workdir / name).exists(), name
+  own = json.loads((workdir / "stacked_digits/gan/seed-1/metrics.json").read_text())
+  table = (workdir / "results.md").read_text()
+  assert "KL(modes ‖ uniform)" in table and "1000 modes" in table
+  assert f"| gan | 1 | {own['modes_covered']:.1f} ± 0.0 | {own['kl_to_uniform']:.3f} ± 0.000 |" in table
+  rescored = (workdir / "rescored-5.md").read_text()
+  assert "| gan | 1 |" in rescored and "KL(modes ‖ uniform)" in rescored
