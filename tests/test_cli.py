@@ -68,7 +68,7 @@ def test_independent_evaluator_reproduces_the_final_metrics(trained_run):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--dataset", "mnist3d"], "invalid choice: 'mnist3d' (choose from 'grid', 'ring', 'veegan-grid', 'veegan-ring')"),
+    (["--dataset", "mnist3d"], "unknown dataset 'mnist3d'; choose from celeb_a, cifar10, folder, grid, mnist, ring, stacked_digits"),
     (["--method", "vae"], "invalid choice: 'vae' (choose from 'lbt', 'lbt-gan', 'gan', 'unrolled-gan', 'veegan', 'pacgan')"),
     (["--steps", "many"], "--steps: expected an integer, got 'many'"),
     (["--generator-units", "128,x"], "--generator-units: expected comma-separated"),
