@@ -49,18 +49,20 @@ def dcgan_generator(noise_dim: int, image_shape, width: int = 64,
                     name: str = "generator") -> keras.Model:
   """z -> images in [0, 1]: dense to start x start x (width * 2^steps), then
   transposed convolutions with batch norm and ReLU, halving the channels as
-  the size doubles, and a sigmoid output (Radford et al. 2016)."""
+  the size doubles, and a sigmoid output (Radford et al. 2016). Batch norm
+  statistics are those of the global batch under tf.distribute
+  (synchronized), so replicas train the model one device would."""
   size, channels = image_shape[0], image_shape[-1]
   start, steps = upsampling_plan(size)
   inputs = keras.Input((noise_dim,))
   h = keras.layers.Dense(start * start * width * 2 ** steps, use_bias=False)(inputs)
-  h = keras.layers.BatchNormalization()(h)
+  h = keras.layers.BatchNormalization(synchronized=True)(h)
   h = keras.layers.ReLU()(h)
   h = keras.layers.Reshape((start, start, width * 2 ** steps))(h)
   for i in range(steps - 1, 0, -1):
     h = keras.layers.Conv2DTranspose(width * 2 ** i, 4, strides=2, padding="same",
                                      use_bias=False)(h)
-    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.BatchNormalization(synchronized=True)(h)
     h = keras.layers.ReLU()(h)
   outputs = keras.layers.Conv2DTranspose(channels, 4, strides=2 if steps else 1,
                                          padding="same", activation="sigmoid")(h)

@@ -3,7 +3,10 @@
 between the two runs' whole training states. Run in its own process: the CPU
 must be split before TensorFlow starts (tests/test_distribute.py does this).
 
-  python tests/replica_equivalence.py lbt lbt-gan ...
+  python tests/replica_equivalence.py lbt lbt-gan stacked_digits:gan ...
+
+(a method trains on the ring; DATASET:METHOD on that image dataset, with
+DCGAN-style networks)
 """
 
 import json
@@ -22,11 +25,13 @@ from lbt_tf import callbacks, checkpointing, distributed, train_lib
 STEPS = 6
 
 
-def small_config(method):
-  return config_lib.make_config("ring", {
+def small_config(run):
+  dataset, _, method = run.rpartition(":")
+  return config_lib.make_config(dataset or "ring", {
       "method": method, "noise_dim": 8, "batch_size": 64, "latent_dim": 4,
       "generator_units": (16, 16), "discriminator_units": (16, 16),
       "estimator_units": (16, 16), "estimator_steps": 2, "unroll_steps": 2,
+      "generator_width": 4, "discriminator_width": 4,
       "steps_per_execution": 3, "steps": STEPS, "eval_every": STEPS,
       "checkpoint_every": STEPS})
 
@@ -36,11 +41,11 @@ def trained(config, strategy=None):
   the replicated loop (`--strategy mirrored`) under `strategy`."""
   with (strategy or tf.distribute.get_strategy()).scope():
     trainer = train_lib.build_trainer(config)
-  mixture = train_lib.make_mixture(config)
+  data = train_lib.load_data(config)
   if strategy is None:
-    train_lib.fit(trainer, config, mixture, [], callbacks.StopOnNonFinite())
+    train_lib.fit(trainer, config, data, [], callbacks.StopOnNonFinite())
   else:
-    distributed.replicated_fit(trainer, strategy, config, mixture, [],
+    distributed.replicated_fit(trainer, strategy, config, data, [],
                                verbose=False)
   return trainer
 
@@ -63,15 +68,15 @@ def largest_difference(variables_a, variables_b):
              if "float" in str(a.dtype))
 
 
-def main(methods):
+def main(runs):
   report = {}
   # One strategy per process: a second one would reuse collective keys.
   strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-  for method in methods:
-    config = small_config(method)
+  for run in runs:
+    config = small_config(run)
     one = trained(config)
     two = trained(config, strategy)
-    report[method] = {
+    report[run] = {
         # every network, optimizer slot and counter, and the random state
         "max_difference": largest_difference(state_variables(one),
                                              state_variables(two)),
