@@ -104,6 +104,22 @@ def test_celeb_a_under_mock_data_end_to_end(tmp_path, cache):
   assert (workdir / "samples.png").exists()
 
 
+def test_mnist_under_mock_data_counts_ten_modes(tmp_path):
+  """The MNIST path: TFDS (mock) data, a classifier trained on it, 10 modes."""
+  workdir = tmp_path / "mnist"
+  result = clitools.run(
+      "tests.mock_tfds_main", "lbt_tf.train", "--dataset", "mnist",
+      "--method", "gan", "--workdir", workdir, *TINY_IMAGES,
+      env={"LBT_TF_CACHE": str(tmp_path / "cache"), "MOCK_EXAMPLES": "40"})
+  assert result.returncode == 0, result.stderr[-3000:]
+  metrics = json.loads((workdir / "metrics.json").read_text())
+  assert metrics["num_modes"] == 10 and 1 <= metrics["modes_covered"] <= 10
+  assert (tmp_path / "cache" / "mnist_classifier.keras").exists()
+  served = tf.saved_model.load(str(workdir / "generator/1")).signatures[
+      "serving_default"](z=tf.random.normal([2, 100]))["samples"]
+  assert served.dtype == tf.uint8 and served.shape == (2, 28, 28, 1)
+
+
 def test_scorer_on_real_stacked_digits_and_on_a_collapsed_generator(tmp_path, monkeypatch):
   """Known answers: the data itself covers the 1,000 modes nearly uniformly;
   a generator that always draws the same image covers 1, KL = log 1000."""
