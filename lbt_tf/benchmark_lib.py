@@ -270,7 +270,7 @@ def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
   over seeds), and from the first seed of each method densities.png (Figure
   1, the mixtures) and samples.png (grids, the image datasets)."""
   # TensorFlow only here: planning and tables stay light.
-  from lbt_tf import plots, train_lib  # pylint: disable=g-import-not-at-top
+  from lbt_tf import image_data, plots, train_lib  # pylint: disable=g-import-not-at-top
   workdir = pathlib.Path(workdir)
   results = collect(benchmark, workdir)
   table = markdown_table(benchmark, results)
@@ -282,9 +282,14 @@ def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
   for dataset in benchmark.datasets:
     methods = results.get(dataset, {})
     if config_lib.is_image(dataset):
-      samples[dataset] = {
-          f"{method} (seed {runs[0]['seed']})": _export_samples(runs[0], GRID_SAMPLES)
-          for method, runs in methods.items()}
+      config = benchmark.run_config(dataset, "gan", 0)
+      data = image_data.load(dataset, config.data_dir, config.image_size)
+      rows = np.random.default_rng(train_lib.EVAL_SEED).choice(len(data.images),
+                                                               GRID_SAMPLES)
+      samples[dataset] = {"data": data.images[rows]}
+      for method, runs in methods.items():
+        samples[dataset][f"{method} (seed {runs[0]['seed']})"] = _export_samples(
+            runs[0], GRID_SAMPLES)
     else:
       mixture = train_lib.make_mixture(benchmark.run_config(dataset, "gan", 0))
       panels = {"data": mixture.sample(density_samples,
