@@ -334,14 +334,9 @@ def rescore(benchmark: Benchmark, workdir, seed: int, report=print) -> pathlib.P
     for method, runs in methods.items():
       for run in runs:
         config = benchmark.run_config(dataset, method, run["seed"])
-        if config_lib.is_image(dataset):
-          generate, _, _ = train_lib.load_generator_signature(run["generator"])
-          metrics = eval_lib.score_images(config, generate, config.final_eval_samples,
-                                          seed, report=lambda _: None)
-        else:
-          metrics, _ = train_lib.evaluate_saved_model(
-              run["generator"], train_lib.make_mixture(config),
-              config.final_eval_samples, seed)
+        generate, _, _ = train_lib.load_generator_signature(run["generator"])
+        metrics = eval_lib.score_export(config, generate, config.final_eval_samples,
+                                        seed, report=lambda _: None)
         metrics.update(seed=run["seed"],
                        iterations_per_second=run["iterations_per_second"])
         rescored.setdefault(dataset, {}).setdefault(method, []).append(metrics)

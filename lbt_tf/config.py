@@ -151,6 +151,13 @@ def is_image(dataset: str) -> bool:
   return dataset in IMAGE_DATASETS
 
 
+def mixture_spec(config: Config) -> dict:
+  """What an independent evaluator needs to rebuild a 2-D run's true
+  distribution (`mixtures.make_mixture(**spec)`; kept in export metadata)."""
+  return {k: getattr(config, k)
+          for k in ("layout", "num_modes", "radius", "spacing", "std")}
+
+
 def preset(dataset: str) -> dict:
   path = PRESETS_DIR / f"{dataset}.json"
   if not path.exists():

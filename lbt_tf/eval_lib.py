@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from lbt_tf import config as config_lib
-from lbt_tf import image_data, image_metrics, mixture_metrics, mode_counting
+from lbt_tf import image_data, image_metrics, mixture_metrics, mixtures
+from lbt_tf import mode_counting
 from lbt_tf import plots, sampling
 from lbt_tf.errors import first_line
 
@@ -31,26 +32,32 @@ def default_cache_dir() -> pathlib.Path:
 
 
 class MixtureScorer:
+  """Scores generated 2-D points against the true mixture; `seed` draws the
+  evaluation noise."""
 
-  def __init__(self, config: config_lib.Config, mixture, workdir):
+  def __init__(self, config: config_lib.Config, mixture, workdir,
+               seed: int = EVAL_SEED):
     self.config = config
     self.mixture = mixture
     self.workdir = pathlib.Path(workdir)
+    self.seed = seed
 
   def samples(self, generate, num_samples):
-    return sampling.sample(generate, self.config.noise_dim, num_samples, EVAL_SEED)
+    return sampling.sample(generate, self.config.noise_dim, num_samples, self.seed)
+
+  def score(self, samples) -> dict:
+    return mixture_metrics.evaluate(samples, self.mixture)
 
   def periodic(self, generate, step):
     del step
-    return mixture_metrics.evaluate(
-        self.samples(generate, self.config.eval_samples), self.mixture)
+    return self.score(self.samples(generate, self.config.eval_samples))
 
   def final(self, generate, step):
     """Metrics on final_eval_samples, and density.png (data beside G)."""
     samples = self.samples(generate, self.config.final_eval_samples)
-    metrics = mixture_metrics.evaluate(samples, self.mixture)
+    metrics = self.score(samples)
     extent = plots.plot_extent(self.mixture.means, self.mixture.std)
-    data = self.mixture.sample(len(samples), np.random.default_rng(EVAL_SEED))
+    data = self.mixture.sample(len(samples), np.random.default_rng(self.seed))
     plots.density_figure({"data": data, self.config.method: samples}, extent,
                          self.workdir / "density.png",
                          f"{self.config.dataset}, {step} iterations")
@@ -166,12 +173,17 @@ class ImageScorer:
     return metrics
 
 
-def score_images(config: config_lib.Config, generate, num_samples: int,
-                 seed: int = EVAL_SEED, report=print) -> dict:
-  """An image generator's metrics (an exported one's, re-scored with other
-  noise: `lbt_tf.evaluate`, the benchmark's --rescore-seed)."""
-  scorer = ImageScorer(config, None, ".", report=report, seed=seed)
-  return scorer.score(scorer.images(generate, num_samples))
+def score_export(config: config_lib.Config, generate, num_samples: int,
+                 seed: int = EVAL_SEED, mixture=None, report=print) -> dict:
+  """An exported generator's metrics with the noise drawn from `seed`
+  (`lbt_tf.evaluate`, the benchmark's --rescore-seed). A 2-D generator is
+  scored on `mixture`, by default the one `config` describes."""
+  if config_lib.is_image(config.dataset):
+    scorer = ImageScorer(config, None, ".", report=report, seed=seed)
+    return scorer.score(scorer.images(generate, num_samples))
+  mixture = mixture or mixtures.make_mixture(**config_lib.mixture_spec(config))
+  scorer = MixtureScorer(config, mixture, ".", seed=seed)
+  return scorer.score(scorer.samples(generate, num_samples))
 
 
 def make_scorer(config: config_lib.Config, data, workdir, report=print):

@@ -18,6 +18,13 @@ from lbt_tf import config as config_lib
 PROG = "lbt_tf.evaluate"
 
 
+def _recorded(metadata: dict, key: str, model_dir):
+  if key not in metadata:
+    raise ValueError(f"{model_dir} does not say which {key} it was trained on; "
+                     "pass --dataset")
+  return metadata[key]
+
+
 def main(argv=None):
   parser = cli.OneLineErrorParser(prog=PROG, description=__doc__,
                                   formatter_class=cli.argparse.RawDescriptionHelpFormatter)
@@ -35,24 +42,19 @@ def main(argv=None):
     from lbt_tf import eval_lib, mixtures, train_lib  # pylint: disable=g-import-not-at-top
   try:
     generate, metadata, model_dir = train_lib.load_generator_signature(args.model)
+    dataset = args.dataset or _recorded(metadata, "dataset", model_dir)
+    # The export's own noise size and image size, whatever the preset says.
+    shape = {"noise_dim": metadata["noise_dim"]}
     if "image_shape" in metadata:
-      config = config_lib.make_config(args.dataset or metadata["dataset"], {})
-      metrics = eval_lib.score_images(
-          config, generate, args.num_samples or config.final_eval_samples,
-          args.seed, report=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
-      metrics["model"] = str(model_dir)
-      print(json.dumps(metrics, indent=2))
-      return
-    if args.dataset:
-      spec = train_lib.mixture_spec(config_lib.make_config(args.dataset, {}))
-    elif "mixture" in metadata:
-      spec = metadata["mixture"]
-    else:
-      raise ValueError(f"{model_dir} does not say which mixture it was trained "
-                       "on; pass --dataset")
-    mixture = mixtures.make_mixture(**spec)
-    metrics, _ = train_lib.evaluate_saved_model(
-        model_dir, mixture, args.num_samples or 500_000, args.seed)
+      shape["image_size"] = metadata["image_shape"][0]
+    config = config_lib.make_config(dataset, shape)
+    mixture = None  # images, or the preset's mixture (--dataset)
+    if not args.dataset and not config_lib.is_image(config.dataset):
+      # The mixture the model was trained on, whatever flags shaped it.
+      mixture = mixtures.make_mixture(**_recorded(metadata, "mixture", model_dir))
+    metrics = eval_lib.score_export(
+        config, generate, args.num_samples or config.final_eval_samples, args.seed,
+        mixture=mixture, report=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
   except (ValueError, OSError, KeyError) as e:
     cli.fail(PROG, e)
   metrics["model"] = str(model_dir)

@@ -14,8 +14,7 @@ import tensorflow as tf
 
 from export import loading, saved_model
 from lbt_tf import callbacks, checkpointing, config as config_lib, eval_lib
-from lbt_tf import distributed, image_data, mixture_metrics, mixtures, networks
-from lbt_tf import plots, sampling
+from lbt_tf import distributed, image_data, mixtures, networks, plots
 from lbt_tf.errors import first_line
 from lbt_tf.estimator import VAE
 from trainers.gan import GAN, PacGAN, UnrolledGAN
@@ -29,14 +28,8 @@ class TrainingDiverged(RuntimeError):
   pass
 
 
-def mixture_spec(config: config_lib.Config) -> dict:
-  """What an independent evaluator needs to rebuild the true distribution."""
-  return {k: getattr(config, k)
-          for k in ("layout", "num_modes", "radius", "spacing", "std")}
-
-
 def make_mixture(config: config_lib.Config) -> mixtures.GaussianMixture2D:
-  return mixtures.make_mixture(**mixture_spec(config))
+  return mixtures.make_mixture(**config_lib.mixture_spec(config))
 
 
 def adam(lr, beta_1=0.9, **kwargs):
@@ -72,15 +65,16 @@ def build_trainer(config: config_lib.Config):
       config.generator_lr, config.generator_beta1,
       global_clipnorm=config.generator_clipnorm))
 
-  def new_discriminator(samples_per_input=1):
-    """D for inputs of `samples_per_input` samples (PacGAN packs several:
-    along the features of 2-D points, along the channels of images)."""
+  def new_discriminator(samples_per_input=1, code_dim=0):
+    """D (and its optimizer) for inputs of `samples_per_input` samples
+    (PacGAN packs several: along the features of 2-D points, along the
+    channels of images), joined by a `code_dim` noise code (VEEGAN's (z, x))."""
     optimizers["discriminator_optimizer"] = adam(config.discriminator_lr,
                                                  config.discriminator_beta1)
     if images:
       packed = shape[:-1] + (shape[-1] * samples_per_input,)
       return networks.dcgan_discriminator(packed, config.discriminator_width)
-    return networks.mlp_discriminator(data_dim * samples_per_input,
+    return networks.mlp_discriminator(code_dim + data_dim * samples_per_input,
                                       config.discriminator_units, config.activation)
 
   shared = dict(noise_dim=config.noise_dim, seed=config.seed)
@@ -102,11 +96,7 @@ def build_trainer(config: config_lib.Config):
                                  "reconstructor")
     optimizers["reconstructor_optimizer"] = adam(config.generator_lr,
                                                  config.generator_beta1)
-    optimizers["discriminator_optimizer"] = adam(config.discriminator_lr,
-                                                 config.discriminator_beta1)
-    joint_discriminator = networks.mlp_discriminator(
-        config.noise_dim + data_dim, config.discriminator_units, config.activation)
-    trainer = VEEGAN(generator, discriminator=joint_discriminator,
+    trainer = VEEGAN(generator, discriminator=new_discriminator(code_dim=config.noise_dim),
                      reconstructor=reconstructor, **shared)
   else:
     trainer = build_lbt(config, generator, data_dim, optimizers, new_discriminator,
@@ -171,12 +161,6 @@ def load_generator_signature(model, version=None):
   if "noise_dim" not in metadata:
     metadata["noise_dim"] = serve.structured_input_signature[1]["z"].shape[1]
   return (lambda z: serve(z=tf.constant(z))["samples"].numpy()), metadata, model_dir
-
-
-def evaluate_saved_model(model_dir, mixture, num_samples, seed=EVAL_SEED):
-  generate, metadata, model_dir = load_generator_signature(model_dir)
-  samples = sampling.sample(generate, metadata["noise_dim"], num_samples, seed)
-  return mixture_metrics.evaluate(samples, mixture), samples
 
 
 class Interrupted(RuntimeError):
@@ -307,5 +291,5 @@ def export_metadata(config: config_lib.Config, step: int) -> dict:
   if config_lib.is_image(config.dataset):
     metadata["image_shape"] = list(data_shape(config))
   else:
-    metadata["mixture"] = mixture_spec(config)
+    metadata["mixture"] = config_lib.mixture_spec(config)
   return metadata
