@@ -9,7 +9,6 @@ the dataset's preset (same generator, same discriminator widths, same batch,
 same steps) plus the benchmark's shared settings.
 """
 
-import csv
 import dataclasses
 import json
 import pathlib
@@ -21,7 +20,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from lbt_tf import config as config_lib
+from lbt_tf import config as config_lib, metrics_csv
 
 PRESETS_DIR = config_lib.PRESETS_DIR / "benchmarks"
 COVERAGE = ("modes_covered", "modes_with_any_sample")
@@ -189,7 +188,7 @@ def collect(benchmark: Benchmark, workdir) -> Dict[str, Dict[str, List[dict]]]:
       metrics["generator"] = str(directory / "generator" /
                                  pathlib.Path(metrics["generator"]).name)
       # Speed without the first period, which includes tracing the step.
-      periods = read_csv(directory / "metrics.csv")[1:]
+      periods = metrics_csv.read_rows(directory / "metrics.csv")[1:]
       if periods:
         metrics["iterations_per_second"] = float(np.median(
             [row["iterations_per_second"] for row in periods]))
@@ -246,7 +245,7 @@ def curves(benchmark: Benchmark, workdir, dataset) -> dict:
     for seed in benchmark.seeds:
       directory = run_dir(workdir, dataset, method, seed)
       if finished(directory, benchmark.steps):
-        histories.append(read_csv(directory / "metrics.csv"))
+        histories.append(metrics_csv.read_rows(directory / "metrics.csv"))
     histories = [h for h in histories if h]
     if not histories:
       continue
@@ -255,13 +254,6 @@ def curves(benchmark: Benchmark, workdir, dataset) -> dict:
     for key in set(histories[0][0]) - {"step"}:
       series[method][key] = [[row[key] for row in h[:length]] for h in histories]
   return series
-
-
-def read_csv(path: pathlib.Path) -> List[dict]:
-  if not path.exists():
-    return []
-  with open(path, newline="") as f:
-    return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,

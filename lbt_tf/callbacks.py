@@ -1,7 +1,6 @@
 """Keras callbacks of a training run: periodic evaluation, checkpoints, and a
 guard against NaN or Inf losses."""
 
-import csv
 import math
 import time
 
@@ -9,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lbt_tf import checkpointing
+from lbt_tf import checkpointing, metrics_csv
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -81,30 +80,5 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if key != "step" and isinstance(value, (int, float)):
           tf.summary.scalar(key, value)
     self.history.append(row)
-    append_row(self.csv_path, row)
+    metrics_csv.append_row(self.csv_path, row)
     self.writer.flush()
-
-
-def append_row(csv_path, row: dict):
-  exists = csv_path.exists()
-  with open(csv_path, "a", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(row))
-    if not exists:
-      writer.writeheader()
-    writer.writerow(row)
-
-
-def read_history(csv_path, up_to_step: int) -> list:
-  """The rows of `csv_path` up to a step, rewriting the file to hold only them
-  (rows written after the checkpoint a run resumes from are redone)."""
-  if not csv_path.exists():
-    return []
-  with open(csv_path, newline="") as f:
-    rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-  kept = [row for row in rows if row["step"] <= up_to_step]
-  for row in kept:
-    row["step"] = int(row["step"])
-  csv_path.unlink()
-  for row in kept:
-    append_row(csv_path, row)
-  return kept

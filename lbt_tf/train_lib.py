@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from export import loading, saved_model
 from lbt_tf import callbacks, checkpointing, config as config_lib, eval_lib
-from lbt_tf import distributed, image_data, mixtures, networks, plots
+from lbt_tf import distributed, image_data, metrics_csv, mixtures, networks, plots
 from lbt_tf.errors import first_line
 from lbt_tf.estimator import VAE
 from trainers.gan import GAN, PacGAN, UnrolledGAN
@@ -225,7 +225,7 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
     scorer = eval_lib.make_scorer(config, data, workdir, report)
     evaluation = callbacks.PeriodicEvaluation(
         scorer.periodic, workdir / "metrics.csv", workdir / "logs",
-        history=callbacks.read_history(workdir / "metrics.csv", start))
+        history=metrics_csv.rows_up_to(workdir / "metrics.csv", start))
     training_callbacks.append(evaluation)
   clock = time.perf_counter()
   try:
