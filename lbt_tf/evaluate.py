@@ -6,7 +6,9 @@ The SavedModel's `serving_default` draws the samples. A 2-D generator is
 scored on its mixture (from the model's metadata unless --dataset, a preset,
 says otherwise); an image generator by its dataset's preset: modes and KL to
 uniform (digit datasets), FID and KID (when the preset computes them).
---num-samples defaults to the preset's final evaluation size.
+--num-samples defaults to the preset's final evaluation size. --data-dir,
+--cache-dir and --inception-weights say where the image scorer finds the real
+images (FID), its cached digit classifier and InceptionV3's weights.
 """
 
 import json
@@ -34,6 +36,9 @@ def main(argv=None):
                       help="score against this preset instead of the metadata's")
   parser.add_argument("--num-samples", type=int)
   parser.add_argument("--seed", type=int, default=1234)
+  for name in config_lib.LOCATIONS:  # where an image scorer finds its inputs
+    parser.add_argument(f"--{config_lib.flag(name)}", dest=name, metavar="PATH",
+                        help="as for lbt_tf.train")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if args.num_samples is not None and args.num_samples < 1:
     parser.error("--num-samples must be at least 1")
@@ -44,10 +49,12 @@ def main(argv=None):
     generate, metadata, model_dir = train_lib.load_generator_signature(args.model)
     dataset = args.dataset or _recorded(metadata, "dataset", model_dir)
     # The export's own noise size and image size, whatever the preset says.
-    shape = {"noise_dim": metadata["noise_dim"]}
+    overrides = {"noise_dim": metadata["noise_dim"]}
     if "image_shape" in metadata:
-      shape["image_size"] = metadata["image_shape"][0]
-    config = config_lib.make_config(dataset, shape)
+      overrides["image_size"] = metadata["image_shape"][0]
+    overrides.update({name: getattr(args, name) for name in config_lib.LOCATIONS
+                      if getattr(args, name) is not None})
+    config = config_lib.make_config(dataset, overrides)
     mixture = None  # images, or the preset's mixture (--dataset)
     if not args.dataset and not config_lib.is_image(config.dataset):
       # The mixture the model was trained on, whatever flags shaped it.

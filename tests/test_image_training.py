@@ -68,7 +68,8 @@ def test_exported_image_generator_serves_uint8_images(stacked_digits_run):
   assert metadata["image_shape"] == [8, 8, 3] and metadata["dataset"] == "stacked_digits"
 
 
-def test_evaluate_rescores_the_exported_image_generator(stacked_digits_run, cache):
+def test_evaluate_rescores_the_exported_image_generator(stacked_digits_run, cache,
+                                                       tmp_path):
   workdir, _ = stacked_digits_run
   own = json.loads((workdir / "metrics.json").read_text())
   same = clitools.run("lbt_tf.evaluate", "--model", workdir / "generator",
@@ -80,8 +81,9 @@ def test_evaluate_rescores_the_exported_image_generator(stacked_digits_run, cach
   assert rescored["kl_to_uniform"] == pytest.approx(own["kl_to_uniform"])
   other = json.loads(clitools.run("lbt_tf.evaluate", "--model", workdir / "generator",
                                   "--num-samples", "500", "--seed", "9",
-                                  env=cache).stdout)
+                                  "--cache-dir", tmp_path / "cache", env=cache).stdout)
   assert other["num_samples"] == 500 and other["kl_to_uniform"] != rescored["kl_to_uniform"]
+  assert list((tmp_path / "cache").glob("*.keras"))  # --cache-dir was used
 
 
 def test_celeb_a_under_mock_data_end_to_end(tmp_path, cache):
