@@ -48,6 +48,10 @@ def main(argv=None):
   try:
     generate, metadata, model_dir = train_lib.load_generator_signature(args.model)
     dataset = args.dataset or _recorded(metadata, "dataset", model_dir)
+    if config_lib.is_image(dataset) != ("image_shape" in metadata):
+      kind = "images" if "image_shape" in metadata else "2-D points"
+      raise ValueError(f"{model_dir} generates {kind}; --dataset {dataset} "
+                       "is not that kind of data")
     # The export's own noise size and image size, whatever the preset says.
     overrides = {"noise_dim": metadata["noise_dim"]}
     if "image_shape" in metadata:

@@ -117,3 +117,13 @@ def test_evaluator_on_a_missing_model_fails_in_one_line(tmp_path):
   assert result.stderr.strip().splitlines() == [
       f"lbt_tf.evaluate: error: no SavedModel in {tmp_path / 'empty'}: expected "
       "saved_model.pb or numbered version folders (BASE/1/saved_model.pb)"]
+
+
+def test_evaluator_refuses_to_score_points_as_images_in_one_line(trained_run):
+  workdir, _ = trained_run
+  result = run("lbt_tf.evaluate", "--model", str(workdir / "generator"),
+               "--dataset", "stacked_digits")
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines() == [
+      f"lbt_tf.evaluate: error: {workdir / 'generator' / '1'} generates 2-D points; "
+      "--dataset stacked_digits is not that kind of data"]
