@@ -27,6 +27,20 @@ def _recorded(metadata: dict, key: str, model_dir):
   return metadata[key]
 
 
+def scoring_config(metadata: dict, model_dir, dataset=None, locations=None):
+  """The preset of `dataset` (default: the one the export was trained on)
+  with the export's own noise and image sizes, whatever the preset says."""
+  dataset = dataset or _recorded(metadata, "dataset", model_dir)
+  if config_lib.is_image(dataset) != ("image_shape" in metadata):
+    kind = "images" if "image_shape" in metadata else "2-D points"
+    raise ValueError(f"{model_dir} generates {kind}; --dataset {dataset} "
+                     "is not that kind of data")
+  overrides = dict(locations or {}, noise_dim=metadata["noise_dim"])
+  if "image_shape" in metadata:
+    overrides["image_size"] = metadata["image_shape"][0]
+  return config_lib.make_config(dataset, overrides)
+
+
 def main(argv=None):
   parser = cli.OneLineErrorParser(prog=PROG, description=__doc__,
                                   formatter_class=cli.argparse.RawDescriptionHelpFormatter)
@@ -47,18 +61,9 @@ def main(argv=None):
     from lbt_tf import eval_lib, mixtures, train_lib  # pylint: disable=g-import-not-at-top
   try:
     generate, metadata, model_dir = train_lib.load_generator_signature(args.model)
-    dataset = args.dataset or _recorded(metadata, "dataset", model_dir)
-    if config_lib.is_image(dataset) != ("image_shape" in metadata):
-      kind = "images" if "image_shape" in metadata else "2-D points"
-      raise ValueError(f"{model_dir} generates {kind}; --dataset {dataset} "
-                       "is not that kind of data")
-    # The export's own noise size and image size, whatever the preset says.
-    overrides = {"noise_dim": metadata["noise_dim"]}
-    if "image_shape" in metadata:
-      overrides["image_size"] = metadata["image_shape"][0]
-    overrides.update({name: getattr(args, name) for name in config_lib.LOCATIONS
-                      if getattr(args, name) is not None})
-    config = config_lib.make_config(dataset, overrides)
+    locations = {name: getattr(args, name) for name in config_lib.LOCATIONS
+                 if getattr(args, name) is not None}
+    config = scoring_config(metadata, model_dir, args.dataset, locations)
     mixture = None  # images, or the preset's mixture (--dataset)
     if not args.dataset and not config_lib.is_image(config.dataset):
       # The mixture the model was trained on, whatever flags shaped it.
