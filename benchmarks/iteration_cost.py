@@ -16,7 +16,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from lbt_tf import config as config_lib  # pylint: disable=g-import-not-at-top
-from lbt_tf import mixtures, train_lib
+from lbt_tf.data import mixtures
+from lbt_tf import train_lib
 
 
 def time_method(method, iterations, repeats, **overrides):
@@ -25,7 +26,7 @@ def time_method(method, iterations, repeats, **overrides):
   config = config_lib.make_config("ring", dict(
       method=method, steps=iterations, eval_every=iterations, **overrides))
   trainer = train_lib.build_trainer(config)
-  data = mixtures.training_batches(train_lib.make_mixture(config),
+  data = mixtures.training_batches(mixtures.of_config(config),
                                    config.batch_size, config.seed)
   start = time.perf_counter()
   trainer.fit(data, steps_per_epoch=spe, epochs=1, verbose=0)

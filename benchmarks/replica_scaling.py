@@ -38,12 +38,13 @@ def main():
         tf.config.list_logical_devices("CPU")[0].name]
 
   from lbt_tf import callbacks, config as config_lib, distributed  # pylint: disable=g-import-not-at-top
-  from lbt_tf import mixtures, train_lib
+  from lbt_tf.data import mixtures
+  from lbt_tf import train_lib
 
   config = config_lib.make_config(args.dataset, dict(
       method=args.method, batch_size=args.batch_size, steps=args.iterations,
       eval_every=args.iterations, checkpoint_every=args.iterations))
-  mixture = train_lib.make_mixture(config)
+  mixture = mixtures.of_config(config)
 
   def seconds_per_iteration(strategy):
     with strategy.scope():

@@ -1,7 +1,7 @@
 """Ask a generator served by TensorFlow Serving for samples, over REST or gRPC.
 
-  python -m export.client --rest http://localhost:8501 --model lbt_generator -n 8
-  python -m export.client --grpc localhost:8500 --model lbt_generator -n 8 --out s.npy
+  python -m lbt_tf.export.client --rest http://localhost:8501 --model lbt_generator -n 8
+  python -m lbt_tf.export.client --grpc localhost:8500 --model lbt_generator -n 8 --out s.npy
 
 REST needs nothing beyond the standard library and NumPy; gRPC needs the
 `serving` extra (`pip install -e ".[serving]"`, i.e. tensorflow-serving-api).
@@ -11,6 +11,7 @@ Both call the `sample` signature: num_samples int32 [] and seed int64 [].
 import argparse
 import json
 import sys
+import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -69,8 +70,10 @@ def grpc_predict(target, request, timeout=30) -> np.ndarray:
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  from lbt_tf import cli  # pylint: disable=g-import-not-at-top
+  prog = "lbt_tf.export.client"
+  parser = cli.OneLineErrorParser(prog=prog, description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
   where = parser.add_mutually_exclusive_group(required=True)
   where.add_argument("--rest", metavar="URL", help="e.g. http://localhost:8501")
   where.add_argument("--grpc", metavar="HOST:PORT", help="e.g. localhost:8500")
@@ -78,22 +81,36 @@ def main(argv=None):
   parser.add_argument("--version", type=int)
   parser.add_argument("-n", "--num-samples", type=int, default=8)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--timeout", type=float, default=30, help="seconds")
   parser.add_argument("--out", help="save the samples as .npy")
   args = parser.parse_args(argv)
-  try:
-    if args.rest:
-      samples = rest_predict(args.rest, args.model,
-                             rest_sample_body(args.num_samples, args.seed), args.version)
-    else:
-      samples = grpc_predict(args.grpc, grpc_sample_request(
-          args.model, args.num_samples, args.seed, args.version))
-  except ImportError:
-    sys.exit("export.client: error: gRPC needs tensorflow-serving-api: "
-             'pip install -e ".[serving]"')
-  except OSError as e:  # URLError, connection refused, ...
-    sys.exit(f"export.client: error: cannot reach the server: {e}")
-  if args.out:
-    np.save(args.out, samples)
+  if not 1 <= args.num_samples < 2**31:
+    parser.error(f"-n must be between 1 and 2^31 - 1, got {args.num_samples}")
+  if args.rest and urllib.parse.urlparse(args.rest).scheme not in ("http", "https"):
+    parser.error(f"--rest needs an http:// or https:// URL, got {args.rest!r}")
+  if args.grpc and ":" not in args.grpc:
+    parser.error(f"--grpc needs HOST:PORT, got {args.grpc!r}")
+  with cli.errors_in_one_line(prog):
+    try:
+      if args.rest:
+        samples = rest_predict(args.rest, args.model,
+                               rest_sample_body(args.num_samples, args.seed),
+                               args.version, args.timeout)
+      else:
+        samples = grpc_predict(args.grpc, grpc_sample_request(
+            args.model, args.num_samples, args.seed, args.version), args.timeout)
+    except ImportError:
+      raise ValueError('gRPC needs tensorflow-serving-api: pip install -e ".[serving]"') from None
+    except OSError as e:  # URLError, connection refused, ...
+      raise ValueError(f"cannot reach the server at {args.rest}: "
+                       f"{getattr(e, 'reason', e)}") from None
+    except Exception as e:  # pylint: disable=broad-except
+      if type(e).__module__.startswith("grpc"):  # grpc.RpcError
+        detail = e.details() if hasattr(e, "details") else str(e)
+        raise ValueError(f"the gRPC call to {args.grpc} failed: {detail}") from None
+      raise
+    if args.out:
+      np.save(args.out, samples)
   print(f"{len(samples)} samples of shape {samples.shape[1:]}"
         + (f" -> {args.out}" if args.out else f":\n{samples}"))
 

@@ -21,7 +21,8 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from export.loading import METADATA_FILE, versions
+from lbt_tf.errors import first_line
+from lbt_tf.export.generators import METADATA_FILE, versions
 
 
 def next_version(base) -> int:
@@ -39,7 +40,7 @@ def export_generator(generator: keras.Model, noise_dim: int, base,
     raise FileExistsError(
         f"{target} already exists; pass another --version or remove it first")
   base.mkdir(parents=True, exist_ok=True)
-  images = len(generator.output.shape) == 4
+  images = len(generator(tf.zeros([1, noise_dim]), training=False).shape) == 4
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, noise_dim], tf.float32, name="z")])
@@ -70,6 +71,11 @@ def export_generator(generator: keras.Model, noise_dim: int, base,
     (staging / "assets" / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide it from a serving user
     os.rename(staging, target)  # atomic: the version appears whole or not at all
+  except (OSError, tf.errors.OpError) as e:  # a full disk, most often
+    shutil.rmtree(staging, ignore_errors=True)
+    raise OSError(f"could not write the export {target} ({first_line(e, 200)}); "
+                  "nothing was left behind: free some space and export again "
+                  "(python -m lbt_tf.export --workdir RUN --export-dir BASE)") from None
   except BaseException:
     shutil.rmtree(staging, ignore_errors=True)
     raise

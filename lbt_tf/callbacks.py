@@ -60,9 +60,12 @@ class PeriodicEvaluation(keras.callbacks.Callback):
     self.history = list(history)
     self._generate = None
 
-  def on_epoch_begin(self, epoch, logs=None):
+  def generate(self, model):
     if self._generate is None:  # once: fit may be called once per period
-      self._generate = tf.function(lambda z: self.model.generator(z, training=False))
+      self._generate = tf.function(lambda z: model.generator(z, training=False))
+    return self._generate
+
+  def on_epoch_begin(self, epoch, logs=None):
     self._clock = time.perf_counter()
     self._first_step = checkpointing.step_of(self.model)
 
@@ -70,12 +73,22 @@ class PeriodicEvaluation(keras.callbacks.Callback):
     if self.model.stop_training:  # diverged: nothing worth scoring
       return
     step = checkpointing.step_of(self.model)
-    elapsed = time.perf_counter() - self._clock
     row = {"step": step}
     row.update({k: float(v) for k, v in (logs or {}).items()})
+    row["iterations_per_second"] = (step - self._first_step) / (
+        time.perf_counter() - self._clock)
+    self.record(self.model, row)
+
+  def evaluate_if_missing(self, model, step):
+    """Score the generator at `step` if no row holds it (a run killed between
+    a checkpoint and its evaluation resumes from there)."""
+    if not any(row["step"] == step for row in self.history):
+      self.record(model, {"step": step})
+
+  def record(self, model, row):
+    step = row["step"]
     with self.writer.as_default(step=step):
-      row.update(self.score(self._generate, step))
-      row["iterations_per_second"] = (step - self._first_step) / elapsed
+      row.update(self.score(self.generate(model), step))
       for key, value in row.items():
         if key != "step" and isinstance(value, (int, float)):
           tf.summary.scalar(key, value)

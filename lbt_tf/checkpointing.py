@@ -1,16 +1,21 @@
 """Checkpoints of a whole training state, and loading weights to fine-tune.
 
-A checkpoint holds every network, every optimizer (an unroll continues from
+A checkpoint holds what the trainer names as its state (`networks()` and
+`optimizers()`: every network, every optimizer, so an unroll continues from
 the live Adam state), the trainer's random-number state and, through the
-generator optimizer's iteration count, the step. The data
-pipeline is indexed by step, so a resumed run sees the batches an
-uninterrupted one would have seen.
+optimizers' iteration counts, the step. The data pipeline is indexed by
+step, so a resumed run sees the batches an uninterrupted one would have seen.
 
-TensorFlow writes a checkpoint's files first and the `checkpoint` index last,
-so a process killed mid-save leaves the previous checkpoint as the latest.
+Nothing valid is ever lost: checkpoints are found from their own files (a
+damaged `checkpoint` state file is rebuilt from them and kept aside), an
+unreadable checkpoint is renamed aside (never deleted, never overwriting
+earlier evidence), and a save that fails (a full disk) removes its partial
+files and says which file it could not write.
 """
 
 import pathlib
+import re
+import shutil
 import tempfile
 
 import tensorflow as tf
@@ -18,33 +23,44 @@ import tensorflow as tf
 from lbt_tf.errors import first_line
 
 CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "checkpoint"  # TensorFlow's index of the checkpoints
 KEEP = 3
-NETWORKS = ("generator", "discriminator", "estimator", "reconstructor")
 
 
 class CheckpointError(ValueError):
   pass
 
 
-def networks_of(trainer) -> dict:
-  return {name: getattr(trainer, name) for name in NETWORKS
-          if getattr(trainer, name, None) is not None}
-
-
-def optimizers_of(trainer) -> dict:
-  names = tuple(f"{network}_optimizer" for network in NETWORKS)
-  return {name: getattr(trainer, name) for name in names
-          if getattr(trainer, name, None) is not None}
-
-
 def training_state(trainer) -> tf.train.Checkpoint:
-  return tf.train.Checkpoint(**networks_of(trainer), **optimizers_of(trainer),
+  return tf.train.Checkpoint(**trainer.networks(), **trainer.optimizers(),
                              seed_state=trainer.seed_generator.state)
 
 
 def step_of(trainer) -> int:
-  """Completed iterations: one generator update per iteration."""
-  return int(trainer.generator_optimizer.iterations.numpy())
+  """Completed iterations."""
+  return int(trainer.iteration.numpy())
+
+
+def checkpoint_files(directory) -> list:
+  """Prefixes of the complete-looking checkpoints in `directory`, oldest
+  first, found from the files themselves (`ckpt-N.index` beside its data)."""
+  found = []
+  for index in pathlib.Path(directory).glob("ckpt-*.index"):
+    match = re.fullmatch(r"ckpt-(\d+)\.index", index.name)
+    if match and list(index.parent.glob(f"ckpt-{match.group(1)}.data-*")):
+      found.append((int(match.group(1)), str(index.with_suffix(""))))
+  return [prefix for _, prefix in sorted(found)]
+
+
+def unique_aside(path: pathlib.Path, tag: str = "corrupt") -> str:
+  """`path` + `.corrupt`, or `.corrupt-2`, `-3`, ...: the first name no
+  earlier evidence uses."""
+  n = 1
+  while True:
+    aside = f"{path.name}.{tag}" + (f"-{n}" if n > 1 else "")
+    if not list(path.parent.glob(aside + "*")):
+      return str(path.parent / aside)
+    n += 1
 
 
 class Checkpointer:
@@ -60,21 +76,70 @@ class Checkpointer:
     self.writer = writer
     self.directory = pathlib.Path(workdir) / CHECKPOINT_DIR
     self.state = training_state(trainer)
-    self.manager = tf.train.CheckpointManager(self.state, str(self.directory),
-                                              max_to_keep=KEEP)
-    self.save_manager = self.manager
+    self.manager = None
+    self.save_manager = None
     if not writer:
       scratch = tempfile.mkdtemp(prefix="lbt_tf_worker_checkpoints_")
       self.save_manager = tf.train.CheckpointManager(self.state, scratch,
                                                      max_to_keep=1)
 
-  def save(self) -> str:
-    return self.save_manager.save(checkpoint_number=step_of(self.trainer))
+  def latest(self) -> str:
+    files = checkpoint_files(self.directory)
+    return files[-1] if files else "(no checkpoint)"
+
+  def has_checkpoints(self) -> bool:
+    return bool(checkpoint_files(self.directory))
+
+  def _open(self, report):
+    """The manager of the checkpoint directory, its state file first made
+    to agree with the checkpoints there (once, before any read or save)."""
+    if self.manager is not None:
+      return self.manager
+    files = checkpoint_files(self.directory)
+    state_file = self.directory / STATE_FILE
+    try:
+      state = tf.train.get_checkpoint_state(str(self.directory))
+      listed = [p for p in (state.all_model_checkpoint_paths if state else [])]
+    except Exception as e:  # pylint: disable=broad-except
+      # A damaged state file raises a text-format ParseError (or worse).
+      listed, reason = None, first_line(e, 120)
+    if self.writer and files and (listed is None or
+                                  [pathlib.Path(p).name for p in listed] !=
+                                  [pathlib.Path(p).name for p in files]):
+      if listed is None and state_file.exists():
+        aside = unique_aside(state_file)
+        shutil.copyfile(state_file, aside)
+        report(f"the checkpoint index {state_file} is damaged ({reason}); kept it "
+               f"as {aside} and rebuilt it from the ckpt-* files")
+      tf.compat.v1.train.update_checkpoint_state(
+          str(self.directory), files[-1], all_model_checkpoint_paths=files)
+    self.manager = tf.train.CheckpointManager(self.state, str(self.directory),
+                                              max_to_keep=KEEP)
+    if self.save_manager is None:
+      self.save_manager = self.manager
+    return self.manager
+
+  def save(self, report=print) -> str:
+    manager = self._open(report) if self.writer else self.save_manager
+    step = step_of(self.trainer)
+    try:
+      return manager.save(checkpoint_number=step)
+    except (tf.errors.OpError, OSError) as e:
+      # A full disk, a vanished directory...: no partial checkpoint stays.
+      for partial in pathlib.Path(manager.directory).glob(f"ckpt-{step}_temp*"):
+        shutil.rmtree(partial, ignore_errors=True)
+      kept = manager.latest_checkpoint
+      raise CheckpointError(
+          f"could not write the checkpoint {manager.directory}/ckpt-{step} "
+          f"({first_line(e, 200)}); "
+          + (f"{kept} is kept; " if kept else "")
+          + "free some space and run the same command to resume") from None
 
   def save_if_new(self) -> str:
     """Save unless the latest checkpoint already holds the current step."""
-    path = str(pathlib.Path(self.save_manager.directory) / f"ckpt-{step_of(self.trainer)}")
-    return path if self.save_manager.latest_checkpoint == path else self.save()
+    manager = self._open(print) if self.writer else self.save_manager
+    path = str(pathlib.Path(manager.directory) / f"ckpt-{step_of(self.trainer)}")
+    return path if manager.latest_checkpoint == path else self.save()
 
   def restore_latest(self, report=print) -> int:
     """Restore the newest readable checkpoint; returns its step (0 if none).
@@ -82,7 +147,9 @@ class Checkpointer:
     An unreadable checkpoint is reported, renamed aside (never deleted) and
     the one before it is tried.
     """
-    candidates = list(reversed(self.manager.checkpoints))
+    if self.writer:
+      self._open(report)
+    candidates = list(reversed(checkpoint_files(self.directory)))
     for path in candidates:
       try:
         self.state.restore(path).assert_existing_objects_matched()
@@ -104,11 +171,21 @@ class Checkpointer:
 
 
 def set_aside(path) -> str:
-  """Rename a checkpoint's files to `<name>.corrupt*` so no manager reuses them."""
+  """Rename a checkpoint's files to `<name>.corrupt*` (a name no earlier
+  evidence uses) so no manager reuses them; the index is rebuilt."""
   path = pathlib.Path(path)
-  for f in path.parent.glob(path.name + ".*"):
-    f.rename(f.with_name(f.name.replace(path.name, path.name + ".corrupt", 1)))
-  return str(path) + ".corrupt"
+  aside = unique_aside(path)
+  for f in [path.with_name(path.name + ".index"),
+            *path.parent.glob(path.name + ".data-*")]:
+    if f.exists():
+      f.rename(f.with_name(f.name.replace(path.name, pathlib.Path(aside).name, 1)))
+  remaining = checkpoint_files(path.parent)
+  if remaining:
+    tf.compat.v1.train.update_checkpoint_state(str(path.parent), remaining[-1],
+                                     all_model_checkpoint_paths=remaining)
+  else:
+    (path.parent / STATE_FILE).unlink(missing_ok=True)
+  return aside
 
 
 def resolve(path) -> str:
@@ -116,7 +193,8 @@ def resolve(path) -> str:
   path = pathlib.Path(path)
   if path.is_dir():
     directory = path / CHECKPOINT_DIR if (path / CHECKPOINT_DIR).is_dir() else path
-    latest = tf.train.latest_checkpoint(str(directory))
+    files = checkpoint_files(directory)
+    latest = files[-1] if files else None
     if latest is None:
       raise CheckpointError(
           f"{path} holds no checkpoint: give a run directory (with "
@@ -162,7 +240,7 @@ def load_network_weights(trainer, path, report=print) -> str:
   except (tf.errors.OpError, ValueError) as e:
     raise CheckpointError(f"cannot read checkpoint {prefix}: "
                           f"{first_line(e)}") from None
-  for name, network in networks_of(trainer).items():
+  for name, network in trainer.networks().items():
     if name not in saved:
       report(f"--init-from: {prefix} has no {name}; it starts from scratch")
       continue

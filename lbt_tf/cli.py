@@ -58,3 +58,32 @@ def quiet_native_stderr():
 def fail(prog: str, message) -> None:
   print(f"{prog}: error: {message}", file=sys.stderr)
   sys.exit(1)
+
+
+DEBUG_VARIABLE = "LBT_TF_DEBUG"
+
+
+def debugging() -> bool:
+  """LBT_TF_DEBUG=1: full tracebacks instead of one-line errors."""
+  return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def errors_in_one_line(prog: str):
+  """Any error inside becomes one line on stderr and exit status 1.
+
+  Errors we raise on purpose (ValueError, OSError...) already say what is
+  wrong and how to fix it; anything else is named by its type, with a hint
+  that LBT_TF_DEBUG=1 shows the full traceback (which it does for all).
+  """
+  from lbt_tf.errors import describe  # pylint: disable=g-import-not-at-top
+  try:
+    yield
+  except KeyboardInterrupt:
+    if debugging():
+      raise
+    fail(prog, "interrupted")
+  except Exception as e:  # pylint: disable=broad-except
+    if debugging():
+      raise
+    fail(prog, describe(e))

@@ -1,29 +1,40 @@
-"""Run configuration: one dataclass, presets per dataset, command-line overrides.
+"""Run configuration: one dataclass, a preset per dataset, command-line overrides.
 
-A preset (`lbt_tf/presets/<dataset>.json`) holds the paper's and the
-authors' settings for a dataset (see ../shared/reference/NOTES.md, section 3);
-every field can then be overridden on the command line as `--field-name`.
-Image datasets are those of `lbt_tf.image_data` (`folder:PATH` is the
-`folder` preset with --data-dir PATH); the others are 2-D mixtures.
+A preset (`lbt_tf/presets/<dataset>.json`) describes its data (a "data"
+block, see `lbt_tf.data.datasets`) and holds the settings chosen for it;
+every field of `Config` can then be overridden on the command line as
+`--field-name`. Plain Python: no TensorFlow, so `--help` and validation
+are instant. Checks that need a method's or an estimator's code run in
+`train_lib.check` (each refuses what it cannot do), still before anything
+is written.
 """
 
 import dataclasses
-import math
 import json
+import math
 import pathlib
 import typing
 from typing import Tuple
 
-PRESETS_DIR = pathlib.Path(__file__).parent / "presets"
-METHODS = ("lbt", "lbt-gan", "gan", "unrolled-gan", "veegan", "pacgan")
+from lbt_tf.data import datasets
+from lbt_tf.estimators import ESTIMATORS
+from lbt_tf.methods import METHODS
+
+PRESETS_DIR = datasets.PRESETS_DIR
 ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
+LIKELIHOODS = ("gaussian", "bernoulli")
+LAYOUTS = ("ring", "grid")
+ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "selu", "sigmoid", "softplus",
+               "silu", "swish", "leaky_relu", "mish", "linear")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # see lbt_tf.distributed
-IMAGE_DATASETS = ("mnist", "cifar10", "celeb_a", "stacked_mnist",
-                  "stacked_digits", "folder")  # as in lbt_tf.image_data
-MIXTURE_ONLY_METHODS = ("veegan",)  # its joint (z, x) networks are MLPs
+EVAL_SEED = 1234  # the evaluations' noise: fixed, so that runs compare
 # Where a run's data or caches live: not part of what a run *is*, so a
 # resumed run may find them elsewhere.
 LOCATIONS = ("data_dir", "cache_dir", "inception_weights")
+
+
+def setting(default, help_text: str):
+  return dataclasses.field(default=default, metadata={"help": help_text})
 
 
 @dataclasses.dataclass
@@ -31,94 +42,142 @@ class Config:
   """Every setting of a run. Defaults are the ring preset's."""
 
   # what to train
-  dataset: str = "ring"
-  method: str = "lbt-gan"
-  steps: int = 5000
-  batch_size: int = 512
-  seed: int = 0
-  # the 2-D Gaussian mixture (the dataset name picks a preset for these)
-  layout: str = "ring"
-  num_modes: int = 8
-  radius: float = 1.0
-  spacing: float = 0.2
-  std: float = 0.1
+  dataset: str = setting("ring", "a preset (lbt_tf/presets) or folder:PATH")
+  method: str = setting("lbt-gan", "the training method")
+  steps: int = setting(5000, "training iterations")
+  batch_size: int = setting(512, "the global batch")
+  seed: int = setting(0, "seeds the networks, the noise and the data")
+  # the 2-D Gaussian mixture
+  layout: str = setting("ring", "ring or grid")
+  num_modes: int = setting(8, "modes (a square number for a grid)")
+  radius: float = setting(1.0, "ring: radius of the circle of modes")
+  spacing: float = setting(0.2, "grid: distance between neighbouring modes")
+  std: float = setting(0.1, "standard deviation of every mode")
   # networks
-  noise_dim: int = 256
-  activation: str = "tanh"
-  generator_units: Tuple[int, ...] = (128, 128)
-  discriminator_units: Tuple[int, ...] = (128, 128)
-  estimator_units: Tuple[int, ...] = (128, 128)
-  latent_dim: int = 32
-  decoder_likelihood: str = "gaussian"
-  decoder_variance: float = 1e-3
-  learn_decoder_variance: bool = False
-  # images: DCGAN-style G and D (widths = channels of the largest layer / 2^k)
-  image_size: int = 0               # 0: the dataset's own (64 for celeb_a)
-  generator_width: int = 64
-  discriminator_width: int = 64
-  data_dir: str = ""                # TFDS data dir, or the folder of images
-  cache_dir: str = ""               # digit classifiers (default ~/.cache/lbt_tf)
-  fid_samples: int = 0              # FID/KID on this many samples (0: off)
-  inception_weights: str = "imagenet"  # or a local InceptionV3 .h5 (no top)
+  noise_dim: int = setting(256, "generator noise dimension")
+  activation: str = setting("tanh", "hidden activation of the MLPs")
+  generator_units: Tuple[int, ...] = setting((128, 128), "generator MLP widths")
+  discriminator_units: Tuple[int, ...] = setting((128, 128), "discriminator MLP widths")
+  image_size: int = setting(0, "images: side length (0: the dataset's own)")
+  generator_width: int = setting(64, "images: DCGAN generator width")
+  discriminator_width: int = setting(64, "images: DCGAN discriminator width")
+  # the density estimator (lbt_tf/estimators)
+  estimator: str = setting("vae", "the estimator the generator teaches")
+  estimator_units: Tuple[int, ...] = setting(
+      (128, 128), "VAE encoder/decoder widths; flow conditioner widths")
+  latent_dim: int = setting(32, "vae/iwae: latent dimension")
+  decoder_likelihood: str = setting("gaussian", "vae/iwae: gaussian or bernoulli")
+  decoder_variance: float = setting(1e-3, "vae/iwae: Gaussian decoder variance")
+  learn_decoder_variance: bool = setting(False, "vae/iwae: train that variance")
+  importance_samples: int = setting(8, "iwae: k, samples of the bound")
+  flow_couplings: int = setting(8, "flow: coupling layers")
+  flow_bins: int = setting(32, "flow: spline bins")
+  flow_range: float = setting(0.0, "flow: splines act on [-r, r] (0: the data's extent)")
+  mixture_components: int = setting(128, "mixture: Gaussian components")
+  kde_bandwidth: float = setting(0.1, "kde: kernel bandwidth (the first, if annealed)")
+  kde_final_bandwidth: float = setting(0.0, "kde: bandwidth after annealing (0: constant)")
+  kde_anneal_steps: int = setting(0, "kde: iterations to anneal the bandwidth over")
   # optimisers (Adam everywhere, as in the paper)
-  generator_lr: float = 1e-3
-  generator_beta1: float = 0.5
-  generator_clipnorm: float = 5.0
-  discriminator_lr: float = 1e-3
-  discriminator_beta1: float = 0.5
-  estimator_optimizer: str = "adam"
-  estimator_lr: float = 1e-3
+  generator_lr: float = setting(1e-3, "generator Adam learning rate")
+  generator_beta1: float = setting(0.5, "generator Adam beta1")
+  generator_clipnorm: float = setting(5.0, "generator global-norm clip (0: none)")
+  discriminator_lr: float = setting(1e-3, "discriminator Adam learning rate")
+  discriminator_beta1: float = setting(0.5, "discriminator Adam beta1")
+  discriminator_steps: int = setting(0, "D updates per iteration (0: the method's own)")
+  estimator_optimizer: str = setting("adam", "adam or sgd")
+  estimator_lr: float = setting(1e-3, "learning rate of the M real estimator steps")
+  estimator_beta1: float = setting(0.9, "estimator Adam beta1")
   # learning by teaching
-  estimator_steps: int = 2          # M
-  unroll_steps: int = 5             # K (unrolled-gan: D updates unrolled)
-  stop_second_moment: bool = True   # when unrolling Adam
-  adversarial_weight: float = 0.1   # lambda_G, LBT-GAN only
-  teaching_warmup: int = 0          # iterations before the LBT term counts
+  estimator_steps: int = setting(2, "M: real estimator steps per iteration")
+  unroll_steps: int = setting(5, "K: unrolled steps (unrolled-gan: of D)")
+  unroll_lr: float = setting(0.0, "learning rate of the K unrolled steps (0: estimator_lr)")
+  stop_second_moment: bool = setting(True, "unrolled Adam: second moment as a constant")
+  adversarial_weight: float = setting(0.1, "lbt-gan: lambda_G")
+  teaching_warmup: int = setting(0, "iterations before the teaching term counts")
   # baselines
-  pack: int = 2                     # PacGAN: samples per discriminator input
+  pack: int = setting(2, "pacgan: samples per discriminator input")
+  gradient_penalty: float = setting(10.0, "wgan-gp: penalty weight lambda")
   # evaluation and speed
-  eval_every: int = 500
-  checkpoint_every: int = 500
-  eval_samples: int = 50_000
-  final_eval_samples: int = 500_000
-  steps_per_execution: int = 10
-  jit_compile: bool = False
+  eval_every: int = setting(500, "iterations between evaluations (at most --steps)")
+  checkpoint_every: int = setting(500, "iterations between checkpoints (at most --steps)")
+  eval_samples: int = setting(50_000, "samples per periodic evaluation")
+  final_eval_samples: int = setting(500_000, "samples of the final evaluation")
+  fid_samples: int = setting(0, "images: FID/KID on this many samples (0: off)")
+  steps_per_execution: int = setting(10, "iterations per compiled call (at most the periods')")
+  jit_compile: bool = setting(False, "XLA (slower on CPU)")
+  # where things are
+  data_dir: str = setting("", "TFDS data dir, or the folder of images")
+  cache_dir: str = setting("", "digit classifiers (default ~/.cache/lbt_tf)")
+  inception_weights: str = setting("imagenet", "or a local InceptionV3 'notop' .h5")
+
+  # -- periods: derived from --steps at run time, never stored shrunk, so a
+  #    run extended with a larger --steps keeps its settings.
+
+  @property
+  def eval_period(self) -> int:
+    return min(self.eval_every, self.steps)
+
+  @property
+  def checkpoint_period(self) -> int:
+    return min(self.checkpoint_every, self.steps)
+
+  @property
+  def execution_steps(self) -> int:
+    """Iterations per compiled call: divides both periods."""
+    return math.gcd(self.steps_per_execution, self.eval_period,
+                    self.checkpoint_period)
+
+  @property
+  def data(self) -> datasets.Dataset:
+    return datasets.get(self.dataset)
 
   def validate(self):
     """Raise ValueError with a one-line explanation of the first bad value."""
-    if self.method not in METHODS:
-      raise ValueError(f"unknown method {self.method!r}; choose from "
-                       f"{', '.join(METHODS)}")
-    if self.estimator_optimizer not in ESTIMATOR_OPTIMIZERS:
-      raise ValueError(f"unknown estimator optimizer {self.estimator_optimizer!r};"
-                       f" choose from {', '.join(ESTIMATOR_OPTIMIZERS)}")
-    for name in ("steps", "batch_size", "noise_dim", "latent_dim", "eval_every",
-                 "checkpoint_every", "pack", "generator_width", "discriminator_width",
-                 "eval_samples", "final_eval_samples", "steps_per_execution"):
+    dataset = datasets.get(self.dataset)
+    METHODS.check(self.method)
+    ESTIMATORS.check(self.estimator)
+    for name, choices in (("estimator_optimizer", ESTIMATOR_OPTIMIZERS),
+                          ("decoder_likelihood", LIKELIHOODS),
+                          ("layout", LAYOUTS), ("activation", ACTIVATIONS)):
+      if getattr(self, name) not in choices:
+        raise ValueError(f"unknown --{flag(name)} {getattr(self, name)!r}; "
+                         f"choose from {', '.join(choices)}")
+    for field in dataclasses.fields(self):
+      value = getattr(self, field.name)
+      if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"--{flag(field.name)} must be a finite number, got {value}")
+    at_least_one = ("steps", "batch_size", "noise_dim", "latent_dim", "num_modes",
+                    "eval_every", "checkpoint_every", "pack", "generator_width",
+                    "discriminator_width", "eval_samples", "final_eval_samples",
+                    "steps_per_execution", "importance_samples", "flow_couplings",
+                    "mixture_components")
+    for name in at_least_one:
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
-    if is_image(self.dataset) and self.method in MIXTURE_ONLY_METHODS:
-      raise ValueError(f"--method {self.method} is implemented for the 2-D "
-                       f"mixtures only; on images choose from "
-                       f"{', '.join(m for m in METHODS if m not in MIXTURE_ONLY_METHODS)}")
-    for name in ("estimator_steps", "unroll_steps", "teaching_warmup",
-                 "image_size", "fid_samples"):
+    if self.flow_bins < 2:
+      raise ValueError(f"--flow-bins must be at least 2, got {self.flow_bins}")
+    non_negative = ("estimator_steps", "unroll_steps", "teaching_warmup", "image_size",
+                    "fid_samples", "flow_range", "kde_final_bandwidth",
+                    "kde_anneal_steps", "unroll_lr", "discriminator_steps",
+                    "generator_clipnorm", "adversarial_weight", "gradient_penalty")
+    for name in non_negative:
       if getattr(self, name) < 0:
         raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
-    if self.method == "pacgan" and self.batch_size % self.pack:
-      raise ValueError(f"--batch-size ({self.batch_size}) must be a multiple of "
-                       f"--pack ({self.pack})")
-    if self.steps % self.eval_every:
-      raise ValueError(f"--steps ({self.steps}) must be a multiple of "
-                       f"--eval-every ({self.eval_every})")
-    for name in ("eval_every", "checkpoint_every"):
-      if getattr(self, name) % self.steps_per_execution:
-        raise ValueError(f"--{flag(name)} ({getattr(self, name)}) must be a "
-                         f"multiple of --steps-per-execution ({self.steps_per_execution})")
-    for name in ("std", "decoder_variance", "generator_lr", "discriminator_lr",
-                 "estimator_lr"):
+    positive = ("std", "radius", "spacing", "decoder_variance", "generator_lr",
+                "discriminator_lr", "estimator_lr", "kde_bandwidth")
+    for name in positive:
       if not getattr(self, name) > 0:
         raise ValueError(f"--{flag(name)} must be positive, got {getattr(self, name)}")
+    for name in ("generator_beta1", "discriminator_beta1", "estimator_beta1"):
+      if not 0 <= getattr(self, name) < 1:
+        raise ValueError(f"--{flag(name)} must be in [0, 1), got {getattr(self, name)}")
+    if self.layout == "grid" and math.isqrt(self.num_modes) ** 2 != self.num_modes:
+      raise ValueError("a grid needs a square number of modes (4, 9, ..., 100), "
+                       f"got --num-modes {self.num_modes}")
+    if self.steps % self.eval_period:
+      raise ValueError(f"--steps ({self.steps}) must be a multiple of "
+                       f"--eval-every ({self.eval_every})")
+    dataset.image_size(self.image_size)  # refuses a size the data cannot have
     return self
 
   def to_json(self) -> str:
@@ -139,32 +198,40 @@ class Config:
             if f.name not in ignore and getattr(self, f.name) != getattr(other, f.name)]
 
 
+# How `--help` groups the settings (every field in exactly one group).
+GROUPS = (
+    ("what to train", ("method", "steps", "batch_size", "seed")),
+    ("2-D mixture", ("layout", "num_modes", "radius", "spacing", "std")),
+    ("networks", ("noise_dim", "activation", "generator_units", "discriminator_units",
+                  "image_size", "generator_width", "discriminator_width")),
+    ("density estimator", ("estimator", "estimator_units", "latent_dim",
+                           "decoder_likelihood", "decoder_variance",
+                           "learn_decoder_variance", "importance_samples",
+                           "flow_couplings", "flow_bins", "flow_range",
+                           "mixture_components", "kde_bandwidth",
+                           "kde_final_bandwidth", "kde_anneal_steps")),
+    ("optimisers", ("generator_lr", "generator_beta1", "generator_clipnorm",
+                    "discriminator_lr", "discriminator_beta1", "discriminator_steps",
+                    "estimator_optimizer", "estimator_lr", "estimator_beta1")),
+    ("learning by teaching", ("estimator_steps", "unroll_steps", "unroll_lr",
+                              "stop_second_moment", "adversarial_weight",
+                              "teaching_warmup")),
+    ("baselines", ("pack", "gradient_penalty")),
+    ("evaluation and speed", ("eval_every", "checkpoint_every", "eval_samples",
+                              "final_eval_samples", "fid_samples",
+                              "steps_per_execution", "jit_compile")),
+    ("where things are", LOCATIONS),
+)
+
+
 def flag(field_name: str) -> str:
   return field_name.replace("_", "-")
 
 
-def datasets():
-  return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
-
-
-def is_image(dataset: str) -> bool:
-  return dataset in IMAGE_DATASETS
-
-
-def mixture_spec(config: Config) -> dict:
-  """What an independent evaluator needs to rebuild a 2-D run's true
-  distribution (`mixtures.make_mixture(**spec)`; kept in export metadata)."""
-  return {k: getattr(config, k)
-          for k in ("layout", "num_modes", "radius", "spacing", "std")}
-
-
 def preset(dataset: str) -> dict:
-  path = PRESETS_DIR / f"{dataset}.json"
-  if not path.exists():
-    raise ValueError(f"unknown dataset {dataset!r}; choose from "
-                     f"{', '.join(datasets())} (or folder:PATH)")
-  return {key: value for key, value in json.loads(path.read_text()).items()
-          if not key.startswith("_")}  # "_about": what the preset is
+  """The settings a dataset's preset chooses (its data block aside)."""
+  return {key: value for key, value in datasets.read_preset(dataset).items()
+          if not key.startswith("_") and key != "data"}  # "_about": what it is
 
 
 def field_types():
@@ -197,9 +264,7 @@ def parse_value(name: str, text: str):
 def make_config(dataset: str, overrides: dict) -> Config:
   """The dataset's preset with `overrides` (field name -> value) applied.
 
-  `folder:PATH` means the folder preset with data_dir PATH. Periods that
-  were not given (evaluation, checkpoints) shrink to a run shorter than
-  they are, and steps per execution to divide them, so `--steps 2` works.
+  `folder:PATH` means the folder preset with data_dir PATH.
   """
   if dataset.startswith("folder:"):
     dataset, overrides = "folder", dict(overrides, data_dir=dataset[len("folder:"):])
@@ -207,12 +272,6 @@ def make_config(dataset: str, overrides: dict) -> Config:
   values.update(preset(dataset))
   values.update(overrides)
   values["dataset"] = dataset
-  for period in ("eval_every", "checkpoint_every"):
-    if period not in overrides:
-      values[period] = min(values[period], values["steps"])
-  if "steps_per_execution" not in overrides:
-    values["steps_per_execution"] = math.gcd(
-        values["steps_per_execution"], values["eval_every"], values["checkpoint_every"])
   return Config(**_tuples(values)).validate()
 
 

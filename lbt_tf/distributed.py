@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from lbt_tf import checkpointing
+from lbt_tf.replicas import this_replicas_rows as replica_rows
 from lbt_tf import config as config_lib
 
 STRATEGIES = config_lib.STRATEGIES
@@ -74,48 +75,51 @@ def replicated_fit(trainer, strategy, config, data, callbacks,
                    verbose: bool = True):
   """Train from the trainer's step to config.steps with `strategy`.
 
-  One call of `run_steps` is steps_per_execution iterations; callbacks see
-  fit's events (epoch = evaluation period) with logs reduced over replicas.
+  One call of `run_steps` is config.execution_steps iterations; callbacks
+  see fit's events (epoch = evaluation period) with logs reduced over replicas.
   """
   replicas = strategy.num_replicas_in_sync
   if config.batch_size % replicas:
     raise ValueError(f"--batch-size ({config.batch_size}) must be a multiple of "
                      f"the number of replicas ({replicas})")
   local_batch = config.batch_size // replicas
+  count = trainer.batches_per_iteration
   seed = tf.constant(config.seed, tf.int64)
+  period_length = config.eval_period
 
   def replica_step(step):
-    context = tf.distribute.get_replica_context()
-    global_batch = data.tf_sample(config.batch_size, tf.stack([seed, step]))
-    start = context.replica_id_in_sync_group * local_batch
-    trainer.train_step(global_batch[start:start + local_batch])
+    # This replica's rows of each of the iteration's global batches, drawn
+    # as one global draw, exactly as one device draws them.
+    real = replica_rows(
+        lambda n: data.tf_sample(n, tf.stack([seed, step])), local_batch, count)
+    trainer.train_step(real)
 
   @tf.function
-  def run_steps(first_step, count):
-    for i in tf.range(count):
+  def run_steps(first_step, steps):
+    for i in tf.range(steps):
       strategy.run(replica_step, args=(first_step + tf.cast(i, tf.int64),))
     return {m.name: m.result() for m in trainer.metrics}
 
   callback_list = keras.callbacks.CallbackList(
       callbacks, model=trainer, add_history=False, add_progbar=verbose,
-      verbose=1 if verbose else 0, epochs=config.steps // config.eval_every,
-      steps=config.eval_every)
+      verbose=1 if verbose else 0, epochs=config.steps // period_length,
+      steps=period_length)
   trainer.stop_training = False
   callback_list.on_train_begin()
   step = checkpointing.step_of(trainer)
   while step < config.steps and not trainer.stop_training:
-    period = step // config.eval_every
-    period_end = (period + 1) * config.eval_every
+    period = step // period_length
+    period_end = (period + 1) * period_length
     for metric in trainer.metrics:
       metric.reset_state()
     callback_list.on_epoch_begin(period)
     logs = {}
     while step < period_end and not trainer.stop_training:
-      count = min(config.steps_per_execution, period_end - step)
-      logs = run_steps(tf.constant(step, tf.int64), tf.constant(count))
+      steps = min(config.execution_steps, period_end - step)
+      logs = run_steps(tf.constant(step, tf.int64), tf.constant(steps))
       logs = {name: float(value) for name, value in logs.items()}
       step = checkpointing.step_of(trainer)
-      callback_list.on_train_batch_end(step - period * config.eval_every - 1, logs)
+      callback_list.on_train_batch_end(step - period * period_length - 1, logs)
     if not trainer.stop_training:
       callback_list.on_epoch_end(period, logs)
   callback_list.on_train_end()

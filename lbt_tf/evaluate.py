@@ -8,7 +8,8 @@ says otherwise); an image generator by its dataset's preset: modes and KL to
 uniform (digit datasets), FID and KID (when the preset computes them).
 --num-samples defaults to the preset's final evaluation size. --data-dir,
 --cache-dir and --inception-weights say where the image scorer finds the real
-images (FID), its cached digit classifier and InceptionV3's weights.
+images (FID), its cached digit classifier and InceptionV3's weights. Only
+TensorFlow and the metrics are loaded: no training code.
 """
 
 import json
@@ -16,6 +17,7 @@ import sys
 
 from lbt_tf import cli
 from lbt_tf import config as config_lib
+from lbt_tf.data import datasets
 
 PROG = "lbt_tf.evaluate"
 
@@ -29,13 +31,13 @@ def _recorded(metadata: dict, key: str, model_dir):
 
 def scoring_config(metadata: dict, model_dir, dataset=None, locations=None):
   """The preset of `dataset` (default: the one the export was trained on)
-  with the export's own noise and image sizes, whatever the preset says."""
+  with the export's own image size, whatever the preset says."""
   dataset = dataset or _recorded(metadata, "dataset", model_dir)
-  if config_lib.is_image(dataset) != ("image_shape" in metadata):
+  if datasets.get(dataset).is_image != ("image_shape" in metadata):
     kind = "images" if "image_shape" in metadata else "2-D points"
     raise ValueError(f"{model_dir} generates {kind}; --dataset {dataset} "
                      "is not that kind of data")
-  overrides = dict(locations or {}, noise_dim=metadata["noise_dim"])
+  overrides = dict(locations or {})
   if "image_shape" in metadata:
     overrides["image_size"] = metadata["image_shape"][0]
   return config_lib.make_config(dataset, overrides)
@@ -46,34 +48,43 @@ def main(argv=None):
                                   formatter_class=cli.argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--model", required=True,
                       help="SavedModel folder, or a base folder of versions")
-  parser.add_argument("--dataset", choices=config_lib.datasets(),
+  parser.add_argument("--dataset", choices=datasets.names(),
                       help="score against this preset instead of the metadata's")
   parser.add_argument("--num-samples", type=int)
-  parser.add_argument("--seed", type=int, default=1234)
+  parser.add_argument("--seed", type=int, default=config_lib.EVAL_SEED,
+                      help="seed of the evaluation noise")
   for name in config_lib.LOCATIONS:  # where an image scorer finds its inputs
     parser.add_argument(f"--{config_lib.flag(name)}", dest=name, metavar="PATH",
                         help="as for lbt_tf.train")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if args.num_samples is not None and args.num_samples < 1:
     parser.error("--num-samples must be at least 1")
+  note = lambda message: print(f"{PROG}: {message}", file=sys.stderr)
 
-  with cli.quiet_native_stderr():
-    from lbt_tf import eval_lib, mixtures, train_lib  # pylint: disable=g-import-not-at-top
-  try:
-    generate, metadata, model_dir = train_lib.load_generator_signature(args.model)
+  with cli.errors_in_one_line(PROG):
+    with cli.quiet_native_stderr():
+      from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+      from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top
+      from lbt_tf.metrics import scoring  # pylint: disable=g-import-not-at-top
+    exported = generators.load(args.model)
+    metadata = exported.metadata
     locations = {name: getattr(args, name) for name in config_lib.LOCATIONS
                  if getattr(args, name) is not None}
-    config = scoring_config(metadata, model_dir, args.dataset, locations)
+    config = scoring_config(metadata, exported.model_dir, args.dataset, locations)
     mixture = None  # images, or the preset's mixture (--dataset)
-    if not args.dataset and not config_lib.is_image(config.dataset):
-      # The mixture the model was trained on, whatever flags shaped it.
-      mixture = mixtures.make_mixture(**_recorded(metadata, "mixture", model_dir))
-    metrics = eval_lib.score_export(
-        config, generate, args.num_samples or config.final_eval_samples, args.seed,
-        mixture=mixture, report=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
-  except (ValueError, OSError, KeyError) as e:
-    cli.fail(PROG, e)
-  metrics["model"] = str(model_dir)
+    if not config.data.is_image:
+      recorded = metadata.get("mixture")
+      if not args.dataset:
+        # The mixture the model was trained on, whatever flags shaped it.
+        mixture = mixtures.make_mixture(**_recorded(metadata, "mixture", exported.model_dir))
+      elif recorded and recorded != datasets.mixture_spec(config):
+        note(f"note: {exported.model_dir} was trained on another mixture "
+             f"({metadata.get('dataset')}: {recorded}); scoring it against "
+             f"--dataset {args.dataset} as asked")
+    metrics = scoring.score_export(
+        config, exported, args.num_samples or config.final_eval_samples, args.seed,
+        mixture=mixture, report=note)
+  metrics["model"] = str(exported.model_dir)
   print(json.dumps(metrics, indent=2))
 
 

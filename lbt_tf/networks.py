@@ -11,14 +11,17 @@ import keras
 
 
 def mlp(input_dim: int, hidden_units: Sequence[int], output_dim: int,
-        activation: str, name: str, dtype=None) -> keras.Model:
-  """A built MLP: hidden layers with `activation`, linear output."""
+        activation: str, name: str, dtype=None,
+        output_initializer="glorot_uniform") -> keras.Model:
+  """A built MLP: hidden layers with `activation`, linear output
+  (`output_initializer="zeros"`: the network starts as the constant 0)."""
   inputs = keras.Input((input_dim,), dtype=dtype)
   h = inputs
   for i, units in enumerate(hidden_units):
     h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}",
                            dtype=dtype)(h)
-  outputs = keras.layers.Dense(output_dim, name="output", dtype=dtype)(h)
+  outputs = keras.layers.Dense(output_dim, name="output", dtype=dtype,
+                               kernel_initializer=output_initializer)(h)
   return keras.Model(inputs, outputs, name=name)
 
 

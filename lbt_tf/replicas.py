@@ -49,6 +49,15 @@ def sum_over_replicas(tensors):
       tf.distribute.ReduceOp.SUM, tensors)
 
 
+def all_rows(tensor):
+  """Every replica's rows of `tensor`, in replica order (the global batch),
+  differentiably: the gradient of each row flows back to its replica."""
+  replicas, _ = position()
+  if replicas == 1:
+    return tensor
+  return tf.distribute.get_replica_context().all_gather(tensor, axis=0)
+
+
 def apply_gradients(optimizer, grads, variables):
   """`optimizer.apply_gradients` with the global batch's gradient.
 

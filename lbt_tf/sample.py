@@ -3,17 +3,22 @@
   python -m lbt_tf.sample --model BASE [--version V] -n 64 --out samples.png
   python -m lbt_tf.sample --model BASE -n 10000 --out samples.npy
 
-Uses the SavedModel's `sample` signature (the same samples for the same
---seed). A .png shows 2-D samples as a scatter plot and images as a grid; a
-.npy holds the raw array.
+Uses the SavedModel's `sample` signature: the same samples for the same
+--seed. Large requests are drawn CHUNK samples at a time (chunk i > 0 with
+its own seed) and a .npy is written as they come, so memory stays small;
+a request that the disk cannot hold is refused before anything is written.
+A .png shows 2-D samples as a scatter plot and images as a grid.
 """
 
 import pathlib
+import shutil
 import sys
 
 from lbt_tf import cli
 
 PROG = "lbt_tf.sample"
+CHUNK = 100_000
+MAX_PICTURE = {2: 1_000_000, 4: 10_000}  # points in a scatter; images in a grid
 
 
 def save_picture(samples, path):
@@ -34,6 +39,11 @@ def save_picture(samples, path):
                      "write a .npy instead")
 
 
+def chunk_seed(seed: int, index: int) -> int:
+  """Chunk 0 uses --seed itself; later chunks seeds far from any other --seed's."""
+  return (seed + index * (1 << 40)) % (1 << 63)
+
+
 def main(argv=None):
   parser = cli.OneLineErrorParser(prog=PROG, description=__doc__,
                                   formatter_class=cli.argparse.RawDescriptionHelpFormatter)
@@ -49,30 +59,56 @@ def main(argv=None):
     parser.error(f"--out must end in .png or .npy, got {out.name!r}")
   if args.num_samples < 1:
     parser.error("--num-samples must be at least 1")
+  if not 0 <= args.seed < 1 << 63:
+    parser.error("--seed must be in [0, 2^63)")
 
-  with cli.quiet_native_stderr():
-    import numpy as np  # pylint: disable=g-import-not-at-top
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    from export import loading  # pylint: disable=g-import-not-at-top
-    from lbt_tf.errors import first_line  # pylint: disable=g-import-not-at-top
-  try:
-    model_dir = loading.resolve_model_dir(args.model, args.version)
-    try:
-      sample = tf.saved_model.load(str(model_dir)).signatures["sample"]
-    except (OSError, tf.errors.OpError, KeyError) as e:
-      raise ValueError(f"{model_dir} is not an lbt_tf generator "
-                       f"({first_line(e)})") from None
-    samples = sample(num_samples=tf.constant(args.num_samples, tf.int32),
-                     seed=tf.constant(args.seed, tf.int64))["samples"].numpy()
+  with cli.errors_in_one_line(PROG):
+    with cli.quiet_native_stderr():
+      import numpy as np  # pylint: disable=g-import-not-at-top
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top
+    exported = generators.load(args.model, args.version)
+    sample = exported.signatures.get("sample")
+    if sample is None:
+      raise ValueError(f"{exported.model_dir} has no `sample` signature (not an "
+                       "lbt_tf export)")
+
+    def draw(n, index):
+      return sample(num_samples=tf.constant(n, tf.int32),
+                    seed=tf.constant(chunk_seed(args.seed, index), tf.int64))["samples"].numpy()
+
+    first = draw(min(CHUNK, args.num_samples), 0)
+    shape, dtype = first.shape[1:], first.dtype
+    if out.suffix == ".png" and args.num_samples > MAX_PICTURE.get(first.ndim, 0):
+      raise ValueError(f"a picture of {args.num_samples:,} samples is too many "
+                       f"(at most {MAX_PICTURE.get(first.ndim, 0):,}); write a .npy")
+    needed = args.num_samples * int(np.prod(shape)) * dtype.itemsize
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npy":
-      np.save(out, samples)
+    free = shutil.disk_usage(out.parent).free
+    if needed > free:
+      raise ValueError(f"{args.num_samples:,} samples need {needed / 2**30:.1f} GiB "
+                       f"and {out.parent} has {free / 2**30:.1f} GiB free; ask for "
+                       "fewer (-n) or write elsewhere")
+    if out.suffix == ".png":
+      rest = [draw(min(CHUNK, args.num_samples - start), start // CHUNK)
+              for start in range(CHUNK, args.num_samples, CHUNK)]
+      save_picture(np.concatenate([first] + rest), out)
     else:
-      save_picture(samples, out)
-  except (ValueError, OSError) as e:
-    cli.fail(PROG, e)
-  print(f"{PROG}: {len(samples)} samples of shape {samples.shape[1:]} from "
-        f"{model_dir} -> {out}")
+      staging = out.with_name(out.name + ".tmp.npy")
+      try:
+        array = np.lib.format.open_memmap(staging, mode="w+", dtype=dtype,
+                                          shape=(args.num_samples,) + shape)
+        array[:len(first)] = first
+        for start in range(CHUNK, args.num_samples, CHUNK):
+          chunk = draw(min(CHUNK, args.num_samples - start), start // CHUNK)
+          array[start:start + len(chunk)] = chunk
+        array.flush()
+        del array
+        staging.replace(out)
+      finally:
+        staging.unlink(missing_ok=True)
+  print(f"{PROG}: {args.num_samples} samples of shape {shape} from "
+        f"{exported.model_dir} -> {out}")
 
 
 if __name__ == "__main__":

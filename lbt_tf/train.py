@@ -14,18 +14,31 @@ import sys
 
 from lbt_tf import cli
 from lbt_tf import config as config_lib
+from lbt_tf.data import datasets
+from lbt_tf.methods import METHODS
 
 
 PROG = "lbt_tf.train"
 
 
 def parse_config(argv):
+  # --help shows the values of the chosen dataset's preset: read --dataset first.
+  early = cli.argparse.ArgumentParser(add_help=False)
+  early.add_argument("--dataset")
+  known, _ = early.parse_known_args(argv)
+  shown = {}
+  try:
+    dataset = known.dataset or "ring"
+    shown = config_lib.preset("folder" if dataset.startswith("folder:") else dataset)
+    shown_name = dataset
+  except ValueError:
+    shown_name = None  # reported below, in one line, by make_config
+
   parser = cli.OneLineErrorParser(prog=PROG, description=__doc__,
                                   formatter_class=cli.argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--dataset", metavar="NAME",
-                      help=f"one of {', '.join(config_lib.datasets())}, or "
+                      help=f"one of {', '.join(datasets.names())}, or "
                            "folder:PATH (a folder of images); default: ring")
-  parser.add_argument("--method", choices=config_lib.METHODS)
   parser.add_argument("--workdir", help="run directory (default: runs/<dataset>-<method>-<time>)")
   parser.add_argument("--resume", action="store_true",
                       help="continue the run in --workdir with its saved settings")
@@ -34,11 +47,18 @@ def parse_config(argv):
   parser.add_argument("--strategy", default="auto", choices=config_lib.STRATEGIES,
                       help="tf.distribute strategy (auto: mirrored when more than "
                            "one GPU is visible); --batch-size is the global batch")
-  for field in dataclasses.fields(config_lib.Config):
-    if field.name in ("dataset", "method"):
-      continue
-    parser.add_argument(f"--{config_lib.flag(field.name)}", dest=field.name,
-                        metavar="VALUE", help=f"default: {field.default}")
+  fields = {f.name: f for f in dataclasses.fields(config_lib.Config)}
+  for title, names in config_lib.GROUPS:
+    group = parser.add_argument_group(
+        f"{title} (defaults: the {shown_name} preset)" if shown_name else title)
+    for name in names:
+      field = fields[name]
+      value = shown.get(name, field.default)
+      if isinstance(value, (list, tuple)):
+        value = ",".join(map(str, value))
+      extra = {"choices": METHODS.names()} if name == "method" else {"metavar": "VALUE"}
+      group.add_argument(f"--{config_lib.flag(name)}", dest=name, **extra,
+                         help=f"{field.metadata['help']} [{value}]")
   args = parser.parse_args(argv)
   options = ("dataset", "workdir", "resume", "init_from", "strategy")
   try:
@@ -73,6 +93,15 @@ def resumed_config(workdir, overrides):
   return config.validate()
 
 
+def training_line(metrics: dict) -> str:
+  trained = metrics.get("trained_iterations", metrics["step"])
+  if not trained:
+    return f"step {metrics['step']}: already trained, nothing to do"
+  done = f"{trained} iterations in {metrics['train_seconds']:.0f} s " \
+         f"({metrics['iterations_per_second']:.1f} it/s)"
+  return done + (f", now at step {metrics['step']}" if trained != metrics["step"] else "")
+
+
 def format_metrics(metrics: dict) -> str:
   rows = []
   if "high_quality_percent" in metrics:  # a 2-D mixture
@@ -91,9 +120,7 @@ def format_metrics(metrics: dict) -> str:
   if "fid" in metrics:
     rows += [("FID", f"{metrics['fid']:.2f}"), ("KID", f"{metrics['kid']:.4f}")]
   rows += [("samples scored", f"{metrics['num_samples']:,}"),
-           ("training", f"{metrics['step']} iterations in "
-                        f"{metrics['train_seconds']:.0f} s "
-                        f"({metrics['iterations_per_second']:.1f} it/s)"),
+           ("training", training_line(metrics)),
            ("weights fingerprint", f"{metrics['fingerprint']} "
                                    f"({metrics['replicas']} replica(s))")]
   width = max(len(name) for name, _ in rows)
@@ -103,36 +130,27 @@ def format_metrics(metrics: dict) -> str:
 def main(argv=None):
   config, workdir, args = parse_config(sys.argv[1:] if argv is None else argv)
   cli.interrupt_on_signals()
-  with cli.quiet_native_stderr():
-    from lbt_tf import distributed, train_lib  # pylint: disable=g-import-not-at-top (slow: TensorFlow)
-  try:
+  with cli.errors_in_one_line(PROG):
+    with cli.quiet_native_stderr():
+      from lbt_tf import distributed, train_lib  # pylint: disable=g-import-not-at-top (slow: TensorFlow)
     strategy = distributed.make_strategy(args.strategy)
-  except ValueError as e:
-    cli.fail(PROG, e)
-  worker, workers = distributed.worker(strategy)
-  on = (f" on {strategy.num_replicas_in_sync} replicas"
-        + (f" (worker {worker} of {workers})" if workers > 1 else "")
-        if distributed.is_replicated(strategy) else "")
-  print(f"{PROG}: {config.method} on {config.dataset} for {config.steps} "
-        f"iterations{on} -> {workdir}", flush=True)
-  try:
+    worker, workers = distributed.worker(strategy)
+    on = (f" on {strategy.num_replicas_in_sync} replicas"
+          + (f" (worker {worker} of {workers})" if workers > 1 else "")
+          if distributed.is_replicated(strategy) else "")
+    print(f"{PROG}: {config.method} on {config.dataset} for {config.steps} "
+          f"iterations{on} -> {workdir}", flush=True)
     metrics = train_lib.train_and_evaluate(
         config, workdir, args.init_from,
         report=lambda message: print(f"{PROG}: {message}", flush=True),
         strategy=strategy)
-  except (ValueError, OSError, train_lib.TrainingDiverged,
-          train_lib.Interrupted) as e:
-    cli.fail(PROG, e)
-  except KeyboardInterrupt:  # before training started: nothing to save
-    cli.fail(PROG, "interrupted")
   if "generator" not in metrics:  # a worker other than the chief
     print(f"{PROG}: worker {worker} finished at step {metrics['step']} "
           f"(weights fingerprint {metrics['fingerprint']})")
     return
   print(f"\nFinal evaluation of the exported generator {metrics['generator']}:")
   print(format_metrics(metrics))
-  pictures = ("samples.png, samples/" if config_lib.is_image(config.dataset)
-              else "density.png")
+  pictures = "samples.png, samples/" if config.data.is_image else "density.png"
   print(f"\nRun directory: {workdir} (config.json, metrics.csv, metrics.json, "
         f"{pictures}, metrics.png, logs/, checkpoints/, generator/)")
 

@@ -1,196 +1,111 @@
 """Build a run from its config, train it, export and evaluate the generator.
 
 `train_and_evaluate(config, workdir)` is the whole job; the command line in
-`train.py` is a thin wrapper around it.
+`train.py` is a thin wrapper around it. The method comes from the registry
+(`lbt_tf.methods`), built from the run's `Parts`.
 """
 
+import contextlib
 import json
 import pathlib
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from export import loading, saved_model
-from lbt_tf import callbacks, checkpointing, config as config_lib, eval_lib
-from lbt_tf import distributed, image_data, metrics_csv, mixtures, networks, plots
-from lbt_tf.errors import first_line
-from lbt_tf.estimator import VAE
-from trainers.gan import GAN, PacGAN, UnrolledGAN
-from trainers.lbt import LBT, LBTGAN
-from trainers.veegan import VEEGAN
-
-EVAL_SEED = eval_lib.EVAL_SEED
+from lbt_tf import callbacks, checkpointing, config as config_lib
+from lbt_tf import distributed, metrics_csv, plots, runlock
+from lbt_tf.data import datasets, image_data, mixtures
+from lbt_tf.errors import UserError
+from lbt_tf.export import generators, saved_model
+from lbt_tf.methods import METHODS
+from lbt_tf.metrics import scoring
+from lbt_tf.parts import Parts
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError):
   pass
 
 
-def make_mixture(config: config_lib.Config) -> mixtures.GaussianMixture2D:
-  return mixtures.make_mixture(**config_lib.mixture_spec(config))
+class Interrupted(UserError):
+  pass
 
 
-def adam(lr, beta_1=0.9, **kwargs):
-  return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, **kwargs)
-
-
-def data_shape(config: config_lib.Config):
-  """One example's shape: (2,) for the mixtures, (height, width, channels)
-  for images."""
-  if config_lib.is_image(config.dataset):
-    return image_data.image_shape(config.dataset, config.image_size)
-  return (2,)
+def check(config: config_lib.Config) -> datasets.DataInfo:
+  """Every check of `config`, the method's and the estimator's included:
+  one-line ValueErrors, raised before anything is written. Returns what the
+  networks need to know of the data."""
+  config.validate()
+  data = datasets.data_info(config)
+  METHODS.get(config.method).refuse(config, data)
+  return data
 
 
 def build_trainer(config: config_lib.Config):
-  """The method's Keras trainer with its networks, compiled and ready to fit.
-
-  MLP networks for the mixtures, DCGAN-style ones for images. Every method
-  gets the same generator, and every method with a discriminator the same
-  discriminator widths (an equal budget).
-  """
+  """The method's Keras trainer with its networks, compiled and ready to fit."""
+  data = check(config)
   keras.utils.set_random_seed(config.seed)
-  shape = data_shape(config)
-  images = len(shape) == 3
-  data_dim = int(np.prod(shape))
-  if images:
-    generator = networks.dcgan_generator(config.noise_dim, shape,
-                                         config.generator_width)
-  else:
-    generator = networks.mlp_generator(config.noise_dim, data_dim,
-                                       config.generator_units, config.activation)
-  optimizers = dict(generator_optimizer=adam(
-      config.generator_lr, config.generator_beta1,
-      global_clipnorm=config.generator_clipnorm))
-
-  def new_discriminator(samples_per_input=1, code_dim=0):
-    """D (and its optimizer) for inputs of `samples_per_input` samples
-    (PacGAN packs several: along the features of 2-D points, along the
-    channels of images), joined by a `code_dim` noise code (VEEGAN's (z, x))."""
-    optimizers["discriminator_optimizer"] = adam(config.discriminator_lr,
-                                                 config.discriminator_beta1)
-    if images:
-      packed = shape[:-1] + (shape[-1] * samples_per_input,)
-      return networks.dcgan_discriminator(packed, config.discriminator_width)
-    return networks.mlp_discriminator(code_dim + data_dim * samples_per_input,
-                                      config.discriminator_units, config.activation)
-
-  shared = dict(noise_dim=config.noise_dim, seed=config.seed)
-  if config.method == "gan":
-    trainer = GAN(generator, discriminator=new_discriminator(), **shared)
-  elif config.method == "pacgan":
-    trainer = PacGAN(generator, discriminator=new_discriminator(config.pack),
-                     pack=config.pack, **shared)
-  elif config.method == "unrolled-gan":
-    trainer = UnrolledGAN(generator, discriminator=new_discriminator(),
-                          unroll_steps=config.unroll_steps,
-                          stop_second_moment=config.stop_second_moment, **shared)
-  elif config.method == "veegan":
-    if images:
-      raise ValueError("veegan is implemented for the 2-D mixtures only")
-    # F mirrors G: samples -> noise through the generator's hidden widths.
-    reconstructor = networks.mlp(data_dim, config.generator_units,
-                                 config.noise_dim, config.activation,
-                                 "reconstructor")
-    optimizers["reconstructor_optimizer"] = adam(config.generator_lr,
-                                                 config.generator_beta1)
-    trainer = VEEGAN(generator, discriminator=new_discriminator(code_dim=config.noise_dim),
-                     reconstructor=reconstructor, **shared)
-  else:
-    trainer = build_lbt(config, generator, data_dim, optimizers, new_discriminator,
-                        shared)
-  trainer.compile(**optimizers, steps_per_execution=config.steps_per_execution,
-                  jit_compile=config.jit_compile)
-  return trainer
+  return METHODS.get(config.method).from_config(config, Parts(config, data))
 
 
-def build_lbt(config, generator, data_dim, optimizers, new_discriminator, shared):
-  estimator = VAE(data_dim, config.latent_dim, config.estimator_units,
-                  config.activation, config.decoder_likelihood,
-                  config.decoder_variance, config.learn_decoder_variance)
-  optimizers["estimator_optimizer"] = (
-      adam(config.estimator_lr) if config.estimator_optimizer == "adam"
-      else keras.optimizers.SGD(config.estimator_lr))
-  lbt_settings = dict(estimator_steps=config.estimator_steps,
-                      unroll_steps=config.unroll_steps,
-                      teaching_warmup=config.teaching_warmup,
-                      stop_second_moment=config.stop_second_moment, **shared)
-  if config.method == "lbt":
-    return LBT(generator, estimator, **lbt_settings)
-  return LBTGAN(generator, estimator, discriminator=new_discriminator(),
-                adversarial_weight=config.adversarial_weight, **lbt_settings)
-
-
-def prepare_workdir(config: config_lib.Config, workdir) -> pathlib.Path:
-  """Create `workdir`, or check that the run it holds is this one.
+def check_workdir(config: config_lib.Config, workdir: pathlib.Path):
+  """Refuse a `workdir` that holds another run, or something else (reads only).
 
   The same settings resume (only --steps may change, to train longer);
   different settings are refused so that no run is silently mixed with another.
   """
-  workdir = pathlib.Path(workdir)
-  saved = workdir / "config.json"
-  if saved.exists():
-    previous = config_lib.load(workdir)
-    differences = config.differences(previous)
+  if (workdir / "config.json").exists():
+    differences = config.differences(config_lib.load(workdir))
     if differences:
       raise ValueError(
           f"{workdir} holds a run with other settings ({'; '.join(differences[:3])}"
           f"{'; ...' if len(differences) > 3 else ''}); resume it with --resume "
           "or choose a new --workdir")
-  elif workdir.exists() and any(workdir.iterdir()):
+  elif workdir.exists() and not workdir.is_dir():
+    raise ValueError(f"{workdir} is a file, not a run directory")
+  elif workdir.exists() and any(p.name != runlock.LOCK_FILE for p in workdir.iterdir()):
     raise ValueError(f"{workdir} is not empty and holds no lbt_tf run; "
                      "choose a new --workdir")
-  workdir.mkdir(parents=True, exist_ok=True)
+
+
+def write_config(config: config_lib.Config, workdir: pathlib.Path):
   staging = workdir / "config.json.tmp"
   staging.write_text(config.to_json())
-  staging.replace(saved)  # atomic: never a half-written config
-  return workdir
-
-
-def load_generator_signature(model, version=None):
-  """(z -> samples as NumPy, metadata, model_dir) of an exported generator."""
-  model_dir = loading.resolve_model_dir(model, version)
-  metadata = loading.metadata(model_dir)
-  try:
-    serve = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
-  except (OSError, tf.errors.OpError, KeyError) as e:
-    raise ValueError(f"{model_dir} is not a loadable generator SavedModel "
-                     f"({first_line(e)})") from None
-  if "noise_dim" not in metadata:
-    metadata["noise_dim"] = serve.structured_input_signature[1]["z"].shape[1]
-  return (lambda z: serve(z=tf.constant(z))["samples"].numpy()), metadata, model_dir
-
-
-class Interrupted(RuntimeError):
-  pass
+  staging.replace(workdir / "config.json")  # atomic: never a half-written config
 
 
 def load_data(config: config_lib.Config):
   """The training distribution: a 2-D mixture, or an image set in memory.
 
   Both draw batch i from (seed, i) with `tf_sample`."""
-  if config_lib.is_image(config.dataset):
-    return image_data.load(config.dataset, config.data_dir, config.image_size)
-  return make_mixture(config)
+  if config.data.is_image:
+    return image_data.load(config.data, config.data_dir, config.image_size)
+  return mixtures.of_config(config)
 
 
 def fit(trainer, config, data, callbacks, guard):
   """Train from the trainer's current step to config.steps, one evaluation
   period (a Keras epoch) at a time; a period cut short by a resume is
   finished first."""
-  periods = config.steps // config.eval_every
+  period_length = config.eval_period
+  periods = config.steps // period_length
   step = checkpointing.step_of(trainer)
   while step < config.steps and not guard.problem:
-    period, offset = divmod(step, config.eval_every)
-    batches = mixtures.training_batches(data, config.batch_size, config.seed,
-                                        start=step)
+    period, offset = divmod(step, period_length)
+    batches = mixtures.training_batches(
+        data, config.batch_size * trainer.batches_per_iteration, config.seed, start=step)
     trainer.fit(batches, initial_epoch=period,
                 epochs=period + 1 if offset else periods,
-                steps_per_epoch=config.eval_every - offset,
-                callbacks=callbacks, verbose="auto", shuffle=False)
+                steps_per_epoch=period_length - offset,
+                callbacks=callbacks, verbose=callbacks_verbosity(), shuffle=False)
     step = checkpointing.step_of(trainer)
+
+
+def callbacks_verbosity():
+  """Keras's progress bar on a terminal; one plain line per period in a log
+  (a bar's carriage returns and ANSI codes would fill it)."""
+  import sys  # pylint: disable=g-import-not-at-top
+  return "auto" if sys.stdout.isatty() else 2
 
 
 def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
@@ -198,35 +113,54 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
   """Train (resuming from `workdir`'s checkpoints if any), export to
   `workdir/generator/<version>`, evaluate; returns the final metrics.
 
-  With a `strategy` (see `lbt_tf.distributed`) the networks are replicated
-  and config.batch_size is the global batch. On a cluster every worker runs
-  this; only the chief writes to `workdir` (which all workers must see),
-  exports and evaluates, and the others return {"step", "fingerprint"}.
+  Everything is checked before anything is written: the settings (the
+  method's and the estimator's refusals included), the run directory, the
+  data, and --init-from. With a `strategy` (see `lbt_tf.distributed`) the
+  networks are replicated and config.batch_size is the global batch. On a
+  cluster every worker runs this; only the chief writes to `workdir` (which
+  all workers must see), exports and evaluates, and the others return
+  {"step", "fingerprint"}.
   """
   strategy = strategy or tf.distribute.get_strategy()
   chief = distributed.is_chief(strategy)
-  workdir = prepare_workdir(config, workdir) if chief else pathlib.Path(workdir)
+  workdir = pathlib.Path(workdir)
+  check(config)
+  if chief:
+    check_workdir(config, workdir)
   data = load_data(config)
   with strategy.scope():
     trainer = build_trainer(config)
   checkpointer = checkpointing.Checkpointer(trainer, workdir, writer=chief)
+  fresh = not checkpointer.has_checkpoints()
+  if fresh and init_from:  # refuse an incompatible source before writing
+    prefix = checkpointing.load_network_weights(trainer, init_from, report)
+    report(f"networks initialised from {prefix}")
+  lock = runlock.RunLock(workdir, report) if chief else contextlib.nullcontext()
+  with lock:
+    if chief:
+      write_config(config, workdir)
+    return _train_and_evaluate(config, workdir, trainer, checkpointer, data,
+                               report, strategy, chief)
+
+
+def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
+                        strategy, chief):
   start = checkpointer.restore_latest(report)
   if start:
     report(f"resuming from the checkpoint at step {start}")
-  elif init_from:
-    prefix = checkpointing.load_network_weights(trainer, init_from, report)
-    report(f"networks initialised from {prefix}")
 
   guard = callbacks.StopOnNonFinite()
-  saver = callbacks.PeriodicCheckpoint(checkpointer, config.checkpoint_every, guard)
+  saver = callbacks.PeriodicCheckpoint(checkpointer, config.checkpoint_period, guard)
   training_callbacks = [guard, saver]
   evaluation = scorer = None
   if chief:
-    scorer = eval_lib.make_scorer(config, data, workdir, report)
+    scorer = scoring.make_scorer(config, data, workdir, trainer.noise_dim, report)
     evaluation = callbacks.PeriodicEvaluation(
         scorer.periodic, workdir / "metrics.csv", workdir / "logs",
-        history=metrics_csv.rows_up_to(workdir / "metrics.csv", start))
+        history=metrics_csv.rows_up_to(workdir / "metrics.csv", start, report))
     training_callbacks.append(evaluation)
+    if start and start % config.eval_period == 0 and start < config.steps:
+      evaluation.evaluate_if_missing(trainer, start)  # killed before its row
   clock = time.perf_counter()
   try:
     if distributed.is_replicated(strategy):
@@ -252,44 +186,57 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
   fingerprint = distributed.weights_fingerprint(trainer)
   if not chief:
     return {"step": step, "fingerprint": fingerprint}
-  export_dir = previous_export(workdir / "generator", step)
-  if export_dir is None:
-    export_dir = saved_model.export_generator(
-        trainer.generator, config.noise_dim, workdir / "generator",
-        metadata=export_metadata(config, step))
-  # The final numbers are the exported generator's, not the live model's.
-  generate, _, _ = load_generator_signature(export_dir)
-  metrics = scorer.final(generate, step)
+  try:
+    export_dir = previous_export(workdir / "generator", step)
+    if export_dir is None:
+      export_dir = saved_model.export_generator(
+          trainer.generator, trainer.noise_dim, workdir / "generator",
+          metadata=export_metadata(config, step))
+    # The final numbers are the exported generator's, not the live model's.
+    exported = generators.load(export_dir)
+    metrics = scorer.final(exported.generate, step)
+  except KeyboardInterrupt:
+    raise Interrupted(f"interrupted during the final export and evaluation; the "
+                      f"training (step {step}) is saved in {checkpointer.latest()}: "
+                      "run the same command to export and score it") from None
   trained = step - start
-  metrics.update(step=step, train_seconds=train_seconds, fingerprint=fingerprint,
-                 replicas=strategy.num_replicas_in_sync,
-                 iterations_per_second=trained / train_seconds if trained else 0.0,
+  metrics.update(step=step, trained_iterations=trained, train_seconds=train_seconds,
+                 fingerprint=fingerprint, replicas=strategy.num_replicas_in_sync,
+                 iterations_per_second=trained / train_seconds if trained else None,
                  generator=str(export_dir))
-  (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+  write_json(workdir / "metrics.json", metrics)
   history = evaluation.history
   if history:
     plots.metric_curves(
         {config.method: {k: [row[k] for row in history] for k in history[0]}},
         workdir / "metrics.png", config.dataset,
-        panels=(plots.IMAGE_CURVES if config_lib.is_image(config.dataset)
-                else plots.CURVES))
+        panels=plots.IMAGE_CURVES if config.data.is_image else plots.CURVES)
   return metrics
+
+
+def write_json(path: pathlib.Path, values: dict):
+  """Write `values` as JSON through a temporary file: a kill leaves the old
+  file or the new one, never half of one."""
+  staging = path.with_name(path.name + ".tmp")
+  staging.write_text(json.dumps(values, indent=2))
+  staging.replace(path)
 
 
 def previous_export(base, step):
   """The newest exported version if it already holds this step's generator
   (re-running a finished run must not pile up identical versions)."""
   try:
-    newest = loading.resolve_model_dir(base)
+    newest = generators.resolve_model_dir(base)
   except FileNotFoundError:
     return None
-  return newest if loading.metadata(newest).get("step") == step else None
+  return newest if generators.metadata(newest).get("step") == step else None
 
 
 def export_metadata(config: config_lib.Config, step: int) -> dict:
-  metadata = {"dataset": config.dataset, "method": config.method, "step": step}
-  if config_lib.is_image(config.dataset):
-    metadata["image_shape"] = list(data_shape(config))
+  metadata = {"dataset": config.dataset, "method": config.method,
+              "estimator": config.estimator, "step": step}
+  if config.data.is_image:
+    metadata["image_shape"] = list(config.data.example_shape(config.image_size))
   else:
-    metadata["mixture"] = config_lib.mixture_spec(config)
+    metadata["mixture"] = datasets.mixture_spec(config)
   return metadata

@@ -74,13 +74,15 @@ class Adam:
 
 
 def differentiable_twin(optimizer: keras.optimizers.Optimizer, variables,
-                        stop_second_moment: bool = True):
+                        stop_second_moment: bool = True, learning_rate=None):
   """The differentiable copy of a built Keras optimizer and its current state.
 
   Returns (twin, state) so that `twin.step(params, grads, state)` continues
-  from where `optimizer` stands for `variables`.
+  from where `optimizer` stands for `variables`; `learning_rate` replaces
+  the optimizer's (the authors unroll at a third of the real steps' rate).
   """
-  lr = tf.stop_gradient(tf.convert_to_tensor(optimizer.learning_rate))
+  lr = tf.stop_gradient(tf.convert_to_tensor(
+      optimizer.learning_rate if learning_rate is None else learning_rate))
   if isinstance(optimizer, keras.optimizers.Adam) and not optimizer.amsgrad:
     slot = optimizer._get_variable_index  # pylint: disable=protected-access
     first = [tf.stop_gradient(optimizer._momentums[slot(v)]) for v in variables]  # pylint: disable=protected-access
@@ -94,6 +96,19 @@ def differentiable_twin(optimizer: keras.optimizers.Optimizer, variables,
       f"cannot unroll through {type(optimizer).__name__}"
       f"{' with amsgrad' if getattr(optimizer, 'amsgrad', False) else ''}"
       "; the unroll supports Adam and plain SGD")
+
+
+def unroll_from(optimizer, variables, fit_loss, num_steps: int,
+                stop_second_moment: bool = True, learning_rate=None) -> Tensors:
+  """theta_K, starting where the live `variables` and their `optimizer` stand.
+
+  The variables and the optimizer's state are read, never written: the K
+  steps happen on tensors.
+  """
+  theta_0 = [tf.stop_gradient(tf.convert_to_tensor(v)) for v in variables]
+  twin, state = differentiable_twin(optimizer, variables, stop_second_moment,
+                                    learning_rate)
+  return unroll(fit_loss, theta_0, twin, state, num_steps)
 
 
 def unroll(fit_loss: Callable[[Tensors, int], tf.Tensor], params: Tensors,

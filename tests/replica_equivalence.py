@@ -53,9 +53,9 @@ def trained(config, strategy=None):
 def state_variables(trainer):
   """Every variable a checkpoint holds, in a fixed order."""
   variables = []
-  for network in checkpointing.networks_of(trainer).values():
+  for network in trainer.networks().values():
     variables += network.variables
-  for optimizer in checkpointing.optimizers_of(trainer).values():
+  for optimizer in trainer.optimizers().values():
     variables += optimizer.variables
   return variables + [trainer.seed_generator.state]
 

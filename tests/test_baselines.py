@@ -6,10 +6,11 @@ import pytest
 import tensorflow as tf
 
 from lbt_tf import config as config_lib
-from lbt_tf import mixtures, networks, train_lib
-from trainers.base import discriminator_loss, non_saturating_generator_loss
-from trainers.gan import PacGAN, UnrolledGAN, pack_samples
-from trainers.veegan import VEEGAN, reconstruction_error
+from lbt_tf.data import mixtures
+from lbt_tf import networks, train_lib
+from lbt_tf.trainers.base import discriminator_loss, non_saturating_generator_loss
+from lbt_tf.trainers.gan import PacGAN, UnrolledGAN, pack_samples
+from lbt_tf.trainers.veegan import VEEGAN, reconstruction_error
 
 
 def small_unrolled_gan(unroll_steps, dtype="float32"):
@@ -114,8 +115,8 @@ def test_pacgan_discriminator_sees_m_samples_per_row():
 
 def test_pacgan_batch_must_split_into_packs():
   with pytest.raises(ValueError, match="multiple of --pack"):
-    config_lib.make_config("ring", {"method": "pacgan", "pack": 3,
-                                    "batch_size": 64})
+    train_lib.check(config_lib.make_config("ring", {"method": "pacgan", "pack": 3,
+                                                    "batch_size": 64}))
 
 
 def small_veegan(noise_dim=2):

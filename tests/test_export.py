@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import client, loading
+from lbt_tf.export import client, generators
 from tests import clitools
 
 
@@ -42,8 +42,8 @@ def test_export_writes_new_versions_and_never_overwrites(run_dir, tmp_path):
       "--version or remove it first"]
   assert digest(base / "1") == before
   assert not list(base.glob(".*"))  # no staging folder left behind
-  meta = loading.metadata(base / "2")
-  assert meta == {"dataset": "ring", "method": "lbt-gan", "step": 20,
+  meta = generators.metadata(base / "2")
+  assert meta == {"dataset": "ring", "method": "lbt-gan", "estimator": "vae", "step": 20,
                   "mixture": meta["mixture"], "noise_dim": 16}
 
 

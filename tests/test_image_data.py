@@ -1,11 +1,14 @@
 """Image datasets through their real loaders: TFDS under mock data, files."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from lbt_tf import image_data
+from lbt_tf import config as config_lib
+from lbt_tf.data import datasets, image_data
 
 
 def test_stacking_puts_one_digit_per_channel_and_labels_the_mode():
@@ -21,7 +24,7 @@ def test_stacking_puts_one_digit_per_channel_and_labels_the_mode():
 
 
 def test_stacked_digits_has_all_1000_modes_offline():
-  dataset = image_data.stacked_images("stacked_digits", num_images=20_000, seed=0)
+  dataset = image_data.stacked_images("sklearn_digits", num_images=20_000, seed=0)
   images, modes = next(iter(dataset.batch(20_000)))
   assert images.shape == (20_000, 8, 8, 3) and images.dtype == tf.float32
   assert 0.0 <= float(tf.reduce_min(images)) and float(tf.reduce_max(images)) <= 1.0
@@ -33,16 +36,33 @@ def test_stacked_digits_has_all_1000_modes_offline():
                                          ("celeb_a", (64, 64, 3))])
 def test_tfds_datasets_under_mock_data(name, shape):
   with tfds.testing.mock_data(num_examples=4):
-    image, label = next(iter(image_data.tfds_images(name)))
-  assert image.shape == shape and image.dtype == tf.float32
-  assert 0.0 <= float(tf.reduce_min(image)) <= float(tf.reduce_max(image)) <= 1.0
-  assert label.dtype == tf.int64
+    images = image_data.load(datasets.get(name))
+  assert images.shape == shape and images.images.dtype == np.uint8
+  assert len(images.images) == 4 and images.labels.dtype == np.int64
+  batch = images.tf_sample(3, tf.constant([0, 1], tf.int64))
+  assert batch.dtype == tf.float32 and 0.0 <= float(tf.reduce_min(batch)) <= 1.0
+
+
+def test_a_new_tfds_dataset_is_one_preset_file(tmp_path, monkeypatch):
+  """fashion_mnist, which the package does not know, from one preset file."""
+  for preset in datasets.PRESETS_DIR.glob("*.json"):
+    (tmp_path / preset.name).write_text(preset.read_text())
+  (tmp_path / "fashion_mnist.json").write_text(json.dumps({
+      "_about": "Fashion-MNIST", "steps": 100,
+      "data": {"kind": "image", "source": "tfds:fashion_mnist", "channels": 1,
+               "size": 28, "scorer": "fid"}}))
+  monkeypatch.setattr(datasets, "PRESETS_DIR", tmp_path)
+  config = config_lib.make_config("fashion_mnist", {"method": "gan"})
+  assert "fashion_mnist" in datasets.names() and config.steps == 100
+  with tfds.testing.mock_data(num_examples=5):
+    images = image_data.load(config.data)
+  assert images.shape == (28, 28, 1) and len(images.images) == 5
 
 
 def test_stacked_mnist_under_mock_data():
   with tfds.testing.mock_data(num_examples=50):
     images, modes = next(iter(image_data.stacked_images(
-        "stacked_mnist", num_images=64, seed=1).batch(64)))
+        "mnist", num_images=64, seed=1).batch(64)))
   assert images.shape == (64, 28, 28, 3)
   assert int(tf.reduce_min(modes)) >= 0 and int(tf.reduce_max(modes)) < 1000
 

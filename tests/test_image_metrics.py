@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lbt_tf import image_metrics
+from lbt_tf.metrics import image_metrics
 
 
 def test_a_set_against_itself_has_fid_zero():

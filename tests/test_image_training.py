@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import loading
+from lbt_tf.export import generators
 from lbt_tf import config as config_lib
-from lbt_tf import eval_lib, image_data, mode_counting, train_lib
+from lbt_tf.metrics import scoring, mode_counting
+from lbt_tf.data import datasets, image_data
+from lbt_tf import train_lib
 from tests import clitools
 
 # Tiny image runs: seconds, not minutes, on a CPU.
@@ -64,7 +66,7 @@ def test_exported_image_generator_serves_uint8_images(stacked_digits_run):
   a = sample(num_samples=tf.constant(3), seed=tf.constant(7, tf.int64))["samples"]
   b = sample(num_samples=tf.constant(3), seed=tf.constant(7, tf.int64))["samples"]
   assert a.dtype == tf.uint8 and np.array_equal(a, b)
-  metadata = json.loads((workdir / "generator/1/assets" / loading.METADATA_FILE).read_text())
+  metadata = json.loads((workdir / "generator/1/assets" / generators.METADATA_FILE).read_text())
   assert metadata["image_shape"] == [8, 8, 3] and metadata["dataset"] == "stacked_digits"
 
 
@@ -129,7 +131,8 @@ def test_scorer_on_real_stacked_digits_and_on_a_collapsed_generator(tmp_path, mo
   config = config_lib.make_config("stacked_digits", {"eval_samples": 26000})
   data = image_data.ImageSet("stacked_digits", *image_data.stack_digits(
       *image_data.sklearn_digits(), 26000, seed=5))
-  scorer = eval_lib.ImageScorer(config, data, tmp_path, report=lambda _: None)
+  scorer = scoring.ImageScorer(config, data, tmp_path, config.noise_dim,
+                               report=lambda _: None)
   real = scorer.score(data.images.astype(np.float32) / 255.0)
   assert real["modes_covered"] >= 995
   floor = mode_counting.uniform_kl_floor(26000)
@@ -165,19 +168,22 @@ def test_image_networks_for_every_image_method():
 
 def test_image_settings_fail_with_one_clear_line():
   with pytest.raises(ValueError, match="2-D mixtures only"):
-    config_lib.make_config("stacked_digits", {"method": "veegan"})
+    train_lib.check(config_lib.make_config("stacked_digits", {"method": "veegan"}))
+  with pytest.raises(ValueError, match="models 2-D points only; on images choose vae or iwae"):
+    train_lib.check(config_lib.make_config("stacked_digits", {"estimator": "flow"}))
   with pytest.raises(ValueError, match="unknown dataset 'celeba'.*folder:PATH"):
     config_lib.make_config("celeba", {})
   with pytest.raises(ValueError, match="8x8"):
-    image_data.load("stacked_digits", image_size=32)
+    config_lib.make_config("stacked_digits", {"image_size": 32})
   with pytest.raises(ValueError, match="folder:PATH or --data-dir"):
-    image_data.load("folder")
+    image_data.load(datasets.get("folder"))
 
 
 def test_folder_dataset_name_and_short_runs():
   config = config_lib.make_config("folder:/data/img_align_celeba", {"steps": 2})
   assert config.dataset == "folder" and config.data_dir == "/data/img_align_celeba"
-  assert (config.eval_every, config.checkpoint_every, config.steps_per_execution) == (2, 2, 2)
+  assert (config.eval_period, config.checkpoint_period, config.execution_steps) == (2, 2, 2)
+  assert config.eval_every == 5000  # the preset's, kept: a longer run uses it
   # given periods are kept, and a mismatch is still an error
   with pytest.raises(ValueError, match="multiple of --eval-every"):
     config_lib.make_config("ring", {"steps": 30, "eval_every": 20})

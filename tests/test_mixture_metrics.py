@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from lbt_tf import mixture_metrics, mixtures
+from lbt_tf.metrics import mixture_metrics
+from lbt_tf.data import mixtures
 
 TRUE_HIGH_QUALITY = 100 * (1 - np.exp(-4.5))  # 98.89%: P(|x - mu| < 3 std) in 2-D
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lbt_tf import mixtures
+from lbt_tf.data import mixtures
 
 
 def test_ring_is_the_papers_ring_without_a_repeated_mode():

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from lbt_tf import image_data, mode_counting
+from lbt_tf.data import image_data
+from lbt_tf.metrics import mode_counting
 
 
 def test_statistics_on_known_histograms():

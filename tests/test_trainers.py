@@ -5,9 +5,12 @@ import numpy as np
 import tensorflow as tf
 
 from lbt_tf import config as config_lib
-from lbt_tf import mixture_metrics, mixtures, networks, sampling, train_lib
-from lbt_tf.estimator import VAE
-from trainers.lbt import LBT, LBTGAN
+from lbt_tf.metrics import mixture_metrics
+from lbt_tf.data import mixtures
+from lbt_tf import networks, train_lib
+from lbt_tf.export import generators
+from lbt_tf.estimators.vae import VAE
+from lbt_tf.trainers.lbt import LBT, LBTGAN
 
 
 def small_lbt_gan(estimator_steps=3, unroll_steps=2):
@@ -70,11 +73,11 @@ def test_lbt_alone_teaches_the_generator_where_the_data_is():
       "latent_dim": 4, "batch_size": 256, "steps": 400, "eval_every": 400,
       "generator_lr": 1e-2, "decoder_variance": 0.05})
   trainer = train_lib.build_trainer(config)
-  mixture = train_lib.make_mixture(config)
+  mixture = mixtures.of_config(config)
   generate = tf.function(lambda z: trainer.generator(z, training=False))
 
   def distance_to_mode():
-    samples = sampling.sample(generate, config.noise_dim, 5000, seed=0)
+    samples = generators.draw(generate, config.noise_dim, 5000, seed=0)
     return float(np.linalg.norm(samples.mean(0) - mixture.means[0]))
 
   initial = distance_to_mode()

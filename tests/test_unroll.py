@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 
 from lbt_tf import networks, unroll
-from lbt_tf.estimator import VAE
-from trainers.base import zeros_where_unconnected
-from trainers.lbt import LBT
+from lbt_tf.estimators.vae import VAE
+from lbt_tf.trainers.base import zeros_where_unconnected
+from lbt_tf.trainers.lbt import LBT
 
 NOISE_DIM = 3
 
@@ -64,7 +64,7 @@ def test_hypergradient_matches_finite_differences(optimizer_name, unroll_steps):
                else keras.optimizers.Adam(0.05))
   trainer = tiny_lbt(unroll_steps, optimizer)
   real = real_batch()
-  trainer.update_helpers(real)  # Adam now has non-zero moments to continue from
+  trainer.update_helpers([real])  # Adam now has non-zero moments to continue from
   _, grads = objective_and_gradient(trainer, real)
   rng = np.random.default_rng(1)
   for _ in range(3):
@@ -80,7 +80,7 @@ def test_stopping_the_second_moment_changes_but_keeps_the_direction():
   grads = {}
   for stop in (False, True):
     trainer = tiny_lbt(3, keras.optimizers.Adam(0.05), stop_second_moment=stop)
-    trainer.update_helpers(real)
+    trainer.update_helpers([real])
     grads[stop] = np.concatenate(
         [g.numpy().ravel() for g in objective_and_gradient(trainer, real)[1]])
   exact, approximate = grads[False], grads[True]
@@ -92,7 +92,7 @@ def test_stopping_the_second_moment_changes_but_keeps_the_direction():
 def test_zero_unroll_steps_gives_exactly_zero_teaching_gradient():
   trainer = tiny_lbt(0, keras.optimizers.Adam(0.05))
   real = real_batch()
-  trainer.update_helpers(real)
+  trainer.update_helpers([real])
   _, grads = objective_and_gradient(trainer, real)
   for g in grads:
     assert np.all(g.numpy() == 0.0)
@@ -102,7 +102,7 @@ def test_unroll_leaves_estimator_and_its_optimizer_untouched():
   optimizer = keras.optimizers.Adam(0.05)
   trainer = tiny_lbt(3, optimizer)
   real = real_batch()
-  trainer.update_helpers(real)
+  trainer.update_helpers([real])
   before = [v.numpy().copy() for v in trainer.estimator.variables + optimizer.variables]
   objective_and_gradient(trainer, real)
   after = [v.numpy() for v in trainer.estimator.variables + optimizer.variables]

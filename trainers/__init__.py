@@ -1,0 +1,1 @@
+"""The training methods (Keras trainers); `lbt_tf.methods` names them."""

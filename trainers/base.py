@@ -4,10 +4,16 @@ One `train_step` is one iteration of the method: update the helper networks
 (discriminator, density estimator, ...), then take one generator step on the
 objective the method defines. Subclasses supply only those two pieces:
 
-  update_helpers(real)        trains the helpers, updates their metrics
+  update_helpers(reals)       trains the helpers, updates their metrics
   generator_objective(real)   the generator's loss, computed under the
                               generator's GradientTape (it may differentiate
                               through unrolled helper updates)
+
+and, for the registry (`lbt_tf.trainers.METHODS`), how a config builds
+them (`from_config`), what they refuse (`refuse`) and, if they add networks,
+`networks()`: the networks and their optimizers are the state a checkpoint
+holds. Every network's update goes through `descend`, so replica sums and
+gradient clipping are the same for all.
 
 The optional discriminator and its non-saturating GAN losses live here because
 several methods (GAN, LBT-GAN, Unrolled GAN, PacGAN) share them.
@@ -38,22 +44,64 @@ def zeros_where_unconnected(grads, variables):
 class GenerativeTrainer(keras.Model):
   """Trains `generator` (noise [batch, noise_dim] -> samples) with `fit`.
 
-  `fit` consumes batches of real data; `discriminator`, if given, is trained as
-  in a standard GAN once per iteration.
+  `fit` consumes batches of real data, `batches_per_iteration` global
+  batches stacked per step; `discriminator`, if given, takes
+  `discriminator_steps` updates per iteration, each on a real batch of its own.
   """
 
   def __init__(self, generator: keras.Model, noise_dim: int,
-               discriminator: keras.Model = None, seed: int = 0, **kwargs):
+               discriminator: keras.Model = None, seed: int = 0,
+               discriminator_steps: int = 1, **kwargs):
     super().__init__(**kwargs)
+    if discriminator_steps < 1:
+      raise ValueError(f"discriminator_steps must be at least 1, got {discriminator_steps}")
     self.generator = generator
     self.discriminator = discriminator
     self.noise_dim = noise_dim
+    self.discriminator_steps = discriminator_steps
     self.seed_generator = keras.random.SeedGenerator(seed)
     self.generator_loss_tracker = keras.metrics.Mean(name="g_loss")
     self.trackers = [self.generator_loss_tracker]
     if discriminator is not None:
       self.discriminator_loss_tracker = keras.metrics.Mean(name="d_loss")
       self.trackers.append(self.discriminator_loss_tracker)
+
+  # -- the registry's hooks ------------------------------------------------------
+
+  @classmethod
+  def from_config(cls, config, parts):
+    """The trainer for `config`, compiled, from `parts` (`lbt_tf.parts.Parts`)."""
+    raise NotImplementedError
+
+  @classmethod
+  def refuse(cls, config, data):
+    """Raise a one-line ValueError if this method cannot run `config` on
+    `data` (a `lbt_tf.data.datasets.DataInfo`)."""
+    del config, data
+
+  def networks(self) -> dict:
+    """name -> network, for every network of the method. Each network N with
+    an optimizer has it as the attribute `N_optimizer`."""
+    named = {"generator": self.generator, "discriminator": self.discriminator}
+    return {name: network for name, network in named.items() if network is not None}
+
+  def optimizers(self) -> dict:
+    """`N_optimizer` -> optimizer, for every trained network N."""
+    named = {f"{name}_optimizer": getattr(self, f"{name}_optimizer", None)
+             for name in self.networks()}
+    return {name: optimizer for name, optimizer in named.items() if optimizer is not None}
+
+  @property
+  def iteration(self):
+    """Iterations completed (one generator update each)."""
+    return self.generator_optimizer.iterations
+
+  @property
+  def batches_per_iteration(self) -> int:
+    """Real batches one iteration consumes (one per discriminator update)."""
+    return self.discriminator_steps if self.discriminator is not None else 1
+
+  # -----------------------------------------------------------------------------
 
   @property
   def metrics(self):
@@ -103,24 +151,30 @@ class GenerativeTrainer(keras.Model):
 
   # -- the iteration ---------------------------------------------------------
 
-  def train_step(self, real):
-    """One iteration on this replica's slice `real` of the global batch.
-
-    Losses are means over the slice; `replicas.share_of_mean` makes the
-    optimizers' sum over replicas the global batch's gradient.
-    """
-    self.update_helpers(real)
-    generator_variables = self.generator.trainable_variables
+  def descend(self, name: str, loss_fn, tracker=None):
+    """One optimizer step of network `name` on `loss_fn()`, a mean over this
+    replica's rows; `replicas` makes the step the global batch's (summed
+    gradient, clipped after the sum). Returns the loss."""
+    variables = self.networks()[name].trainable_variables
     with tf.GradientTape() as tape:
-      loss = self.generator_objective(real)
+      loss = loss_fn()
       share = replicas.share_of_mean(loss)
-    grads = zeros_where_unconnected(tape.gradient(share, generator_variables),
-                                    generator_variables)
-    replicas.apply_gradients(self.generator_optimizer, grads, generator_variables)
-    self.generator_loss_tracker.update_state(loss)
+    grads = zeros_where_unconnected(tape.gradient(share, variables), variables)
+    replicas.apply_gradients(getattr(self, f"{name}_optimizer"), grads, variables)
+    if tracker is not None:
+      tracker.update_state(loss)
+    return loss
+
+  def train_step(self, real):
+    """One iteration on this replica's slice `real` of the global batches
+    (`batches_per_iteration` of them, stacked)."""
+    reals = tf.split(real, self.batches_per_iteration)
+    self.update_helpers(reals)
+    self.descend("generator", lambda: self.generator_objective(reals[0]),
+                 self.generator_loss_tracker)
     return {m.name: m.result() for m in self.metrics}
 
-  def update_helpers(self, real):
+  def update_helpers(self, reals):
     raise NotImplementedError
 
   def generator_objective(self, real):
@@ -142,15 +196,16 @@ class GenerativeTrainer(keras.Model):
         parameters, self.discriminator.non_trainable_variables, x, training=True)
     return logits
 
-  def update_discriminator(self, real):
+  def discriminator_objective(self, real):
+    """D's loss on a real batch and as many fresh generator samples."""
     fake = tf.stop_gradient(self.generate(tf.shape(real)[0]))
-    variables = self.discriminator.trainable_variables
-    with tf.GradientTape() as tape:
-      loss = discriminator_loss(self.discriminate(real), self.discriminate(fake))
-      share = replicas.share_of_mean(loss)
-    grads = tape.gradient(share, variables)
-    self.discriminator_optimizer.apply_gradients(zip(grads, variables))
-    self.discriminator_loss_tracker.update_state(loss)
+    return discriminator_loss(self.discriminate(real), self.discriminate(fake))
+
+  def update_discriminator(self, reals):
+    """`discriminator_steps` updates of D, one per real batch."""
+    for real in reals[:self.discriminator_steps]:
+      self.descend("discriminator", lambda r=real: self.discriminator_objective(r),
+                   self.discriminator_loss_tracker)
 
   def adversarial_loss(self, batch_size):
     """-E_z[log D(G(z))] on fresh samples, differentiable w.r.t. the generator."""

@@ -11,9 +11,9 @@
 import tensorflow as tf
 
 from lbt_tf import replicas, unroll
-from trainers.base import GenerativeTrainer
-from trainers.base import discriminator_loss
-from trainers.base import non_saturating_generator_loss
+from lbt_tf.trainers.base import GenerativeTrainer
+from lbt_tf.trainers.base import discriminator_loss
+from lbt_tf.trainers.base import non_saturating_generator_loss
 
 
 class GAN(GenerativeTrainer):
@@ -24,8 +24,26 @@ class GAN(GenerativeTrainer):
       raise ValueError(f"{type(self).__name__} needs a discriminator")
     super().__init__(generator, noise_dim, discriminator, **kwargs)
 
-  def update_helpers(self, real):
-    self.update_discriminator(real)
+  @classmethod
+  def from_config(cls, config, parts):
+    trainer = cls(parts.generator(), config.noise_dim,
+                  cls.new_discriminator(config, parts), **cls.settings(config))
+    trainer.compile(parts.generator_optimizer(), parts.discriminator_optimizer(),
+                    **parts.compile_options())
+    return trainer
+
+  @classmethod
+  def new_discriminator(cls, config, parts):
+    del config
+    return parts.discriminator()
+
+  @classmethod
+  def settings(cls, config) -> dict:
+    """Constructor arguments from the config beyond the networks."""
+    return dict(seed=config.seed, discriminator_steps=config.discriminator_steps or 1)
+
+  def update_helpers(self, reals):
+    self.update_discriminator(reals)
 
   def generator_objective(self, real):
     return self.adversarial_loss(tf.shape(real)[0])
@@ -44,6 +62,20 @@ class PacGAN(GAN):
       raise ValueError(f"pack must be at least 1, got {pack}")
     super().__init__(generator, noise_dim, discriminator, **kwargs)
     self.pack = pack
+
+  @classmethod
+  def new_discriminator(cls, config, parts):
+    return parts.discriminator(samples_per_input=config.pack)
+
+  @classmethod
+  def settings(cls, config) -> dict:
+    return dict(super().settings(config), pack=config.pack)
+
+  @classmethod
+  def refuse(cls, config, data):
+    if config.batch_size % config.pack:
+      raise ValueError(f"--batch-size ({config.batch_size}) must be a multiple of "
+                       f"--pack ({config.pack})")
 
   def discriminator_input(self, samples):
     return pack_samples(samples, self.pack)
@@ -83,19 +115,21 @@ class UnrolledGAN(GAN):
     self.unroll_steps = unroll_steps
     self.stop_second_moment = stop_second_moment
 
+  @classmethod
+  def settings(cls, config) -> dict:
+    return dict(super().settings(config), unroll_steps=config.unroll_steps,
+                stop_second_moment=config.stop_second_moment)
+
   def unrolled_discriminator(self, real, fake):
     """psi_K: D's parameters after K differentiable updates on (real, fake)."""
-    variables = self.discriminator.trainable_variables
-    psi_0 = [tf.stop_gradient(tf.convert_to_tensor(v)) for v in variables]
-    optimizer, state = unroll.differentiable_twin(
-        self.discriminator_optimizer, variables, self.stop_second_moment)
-
     def fit_loss(psi, step):  # D's own loss; `fake` depends on phi
       del step  # the same batch at every step
       return replicas.share_of_mean(discriminator_loss(
           self.discriminate(real, psi), self.discriminate(fake, psi)))
 
-    return unroll.unroll(fit_loss, psi_0, optimizer, state, self.unroll_steps)
+    return unroll.unroll_from(self.discriminator_optimizer,
+                              self.discriminator.trainable_variables, fit_loss,
+                              self.unroll_steps, self.stop_second_moment)
 
   def generator_objective(self, real):
     fake = self.generate(tf.shape(real)[0])

@@ -2,27 +2,33 @@
 
 Per iteration (Algorithm 1 of the paper):
   1. M ordinary updates of the estimator on fresh generator samples;
-  2. K differentiable updates from the estimator's current state (`unroll`);
+  2. K differentiable updates from the estimator's current state (`unroll`),
+     at the unroll's own learning rate (the authors: a third of step 1's);
   3. one generator step that ascends f_G(theta_K(phi)), the likelihood the
      unrolled estimator gives real data, plus for LBT-GAN
      adversarial_weight * E_z[log D(G(z))] (Eq. 8) after one D update.
+
+An estimator fitted in closed form (the KDE) has no steps 1-2: theta*(phi)
+is a formula of the generator's samples, and f_G(theta*(phi)) is exact.
 """
 
 import keras
 import tensorflow as tf
 
 from lbt_tf import replicas, unroll
-from lbt_tf.estimator import VAE
-from trainers.base import GenerativeTrainer
-from trainers.base import non_saturating_generator_loss
+from lbt_tf.trainers.base import GenerativeTrainer
+from lbt_tf.trainers.base import non_saturating_generator_loss
 
 
 class LBT(GenerativeTrainer):
-  """LBT: the generator teaches `estimator` (a VAE) to fit the real data.
+  """LBT: the generator teaches `estimator` (see `lbt_tf.estimators`) to fit
+  the real data.
 
   Args:
     estimator_steps: M, ordinary estimator updates per iteration.
     unroll_steps: K, differentiable estimator updates in the teaching objective.
+    unroll_lr: the learning rate of the K unrolled updates (None: the
+      estimator optimizer's).
     stop_second_moment: when unrolling Adam, treat the second moment as a
       constant (as the authors do).
     discriminator, adversarial_weight: LBT-GAN's extra term (lambda_G).
@@ -30,17 +36,20 @@ class LBT(GenerativeTrainer):
       authors' image runs start it at 3,000); the estimator trains throughout.
   """
 
-  def __init__(self, generator: keras.Model, estimator: VAE, noise_dim: int,
+  adversarial = False  # LBT-GAN: with a discriminator term
+
+  def __init__(self, generator: keras.Model, estimator, noise_dim: int,
                estimator_steps: int = 2, unroll_steps: int = 5,
-               stop_second_moment: bool = True, discriminator=None,
-               adversarial_weight: float = 0.0, teaching_warmup: int = 0,
-               seed: int = 0, **kwargs):
+               unroll_lr: float = None, stop_second_moment: bool = True,
+               discriminator=None, adversarial_weight: float = 0.0,
+               teaching_warmup: int = 0, seed: int = 0, **kwargs):
     super().__init__(generator, noise_dim, discriminator, seed, **kwargs)
     if estimator_steps < 0 or unroll_steps < 0:
       raise ValueError("estimator_steps (M) and unroll_steps (K) must be >= 0")
     self.estimator = estimator
     self.estimator_steps = estimator_steps
     self.unroll_steps = unroll_steps
+    self.unroll_lr = unroll_lr
     self.stop_second_moment = stop_second_moment
     self.adversarial_weight = adversarial_weight
     self.teaching_warmup = teaching_warmup
@@ -48,55 +57,80 @@ class LBT(GenerativeTrainer):
     self.f_G_tracker = keras.metrics.Mean(name="f_G")
     self.trackers += [self.f_E_tracker, self.f_G_tracker]
 
-  def compile(self, generator_optimizer, estimator_optimizer,
+  @classmethod
+  def from_config(cls, config, parts):
+    generator, estimator = parts.generator(), parts.estimator()
+    settings = dict(estimator_steps=config.estimator_steps,
+                    unroll_steps=config.unroll_steps, unroll_lr=config.unroll_lr or None,
+                    stop_second_moment=config.stop_second_moment,
+                    teaching_warmup=config.teaching_warmup, seed=config.seed,
+                    discriminator_steps=config.discriminator_steps or 1)
+    optimizers = dict(generator_optimizer=parts.generator_optimizer())
+    if not estimator.closed_form:
+      optimizers["estimator_optimizer"] = parts.estimator_optimizer()
+    if cls.adversarial:
+      settings.update(discriminator=parts.discriminator(),
+                      adversarial_weight=config.adversarial_weight)
+      optimizers["discriminator_optimizer"] = parts.discriminator_optimizer()
+    trainer = cls(generator, estimator, config.noise_dim, **settings)
+    trainer.compile(**optimizers, **parts.compile_options())
+    return trainer
+
+  @classmethod
+  def refuse(cls, config, data):
+    from lbt_tf.estimators import ESTIMATORS  # pylint: disable=g-import-not-at-top
+    ESTIMATORS.get(config.estimator).refuse(config, data)
+
+  def networks(self):
+    return dict(super().networks(), estimator=self.estimator)
+
+  def compile(self, generator_optimizer, estimator_optimizer=None,
               discriminator_optimizer=None, **kwargs):
     self.estimator_optimizer = estimator_optimizer
-    self._build_optimizer(estimator_optimizer, self.estimator)
+    if estimator_optimizer is not None:
+      self._build_optimizer(estimator_optimizer, self.estimator)
+    elif not self.estimator.closed_form:
+      raise ValueError(f"{type(self).__name__} needs an estimator_optimizer")
     super().compile(generator_optimizer, discriminator_optimizer, **kwargs)
 
   def estimator_log_likelihood(self, x, parameters=None):
-    """Mean ELBO of x, with fresh VAE noise, under the estimator's variables
-    or under explicit parameter tensors theta."""
-    noise = replicas.this_replicas_rows(
-        lambda n: self.estimator.noise(n, self.seed_generator), tf.shape(x)[0])
-    if parameters is None:
-      return tf.reduce_mean(self.estimator([x, noise], training=True))
-    return self.estimator.elbo(parameters, x, noise)
+    """Mean log-likelihood (or bound) of x, with fresh estimator noise, under
+    the estimator's variables or under explicit parameter tensors theta."""
+    return self.estimator.mean_score(x, self.seed_generator, parameters)
 
   # Algorithm 1, step 1: M ordinary estimator updates on generator samples.
-  def update_helpers(self, real):
+  def update_helpers(self, reals):
     if self.discriminator is not None:
-      self.update_discriminator(real)
-    variables = self.estimator.trainable_variables
+      self.update_discriminator(reals)
+    if self.estimator.closed_form:
+      return  # nothing to train: the fit is a formula of the samples
     # G does not change during these updates: draw all M batches in one call.
-    for fake in self.generate_batches(tf.shape(real)[0], self.estimator_steps):
+    for fake in self.generate_batches(tf.shape(reals[0])[0], self.estimator_steps):
       fake = tf.stop_gradient(fake)
-      with tf.GradientTape() as tape:
-        f_E = self.estimator_log_likelihood(fake)
-        share = replicas.share_of_mean(-f_E)
-      grads = tape.gradient(share, variables)
-      self.estimator_optimizer.apply_gradients(zip(grads, variables))
-      self.f_E_tracker.update_state(f_E)
+      loss = self.descend("estimator", lambda f=fake: -self.estimator_log_likelihood(f))
+      self.f_E_tracker.update_state(-loss)
 
   # Algorithm 1, steps 2-3: f_G(theta_K(phi)).
   def teaching_objective(self, real, fakes):
-    """The real data's ELBO under the estimator after K unrolled updates.
+    """The real data's log-likelihood under the estimator fitted to `fakes`.
 
     `fakes` holds the K batches of generator samples, one per unrolled step,
-    differentiable with respect to the generator's parameters phi.
+    differentiable with respect to the generator's parameters phi. A
+    closed-form estimator is fitted to all of them at once (to every
+    replica's: the fit is of the global batch).
     """
-    variables = self.estimator.trainable_variables
-    theta_0 = [tf.stop_gradient(tf.convert_to_tensor(v)) for v in variables]
-    optimizer, state = unroll.differentiable_twin(
-        self.estimator_optimizer, variables, self.stop_second_moment)
+    if self.estimator.closed_form:
+      theta = self.estimator.fit(replicas.all_rows(tf.concat(fakes, axis=0)),
+                                 self.generator_optimizer.iterations)
+    else:
+      def fit_loss(theta, step):  # -f_E(theta, phi) on the step's fresh samples
+        return replicas.share_of_mean(
+            -self.estimator_log_likelihood(fakes[step], theta))
 
-    def fit_loss(theta, step):  # -f_E(theta, phi) on the step's fresh samples
-      return replicas.share_of_mean(
-          -self.estimator_log_likelihood(fakes[step], theta))
-
-    theta_K = unroll.unroll(fit_loss, theta_0, optimizer, state,
-                            self.unroll_steps)
-    return self.estimator_log_likelihood(real, theta_K)
+      theta = unroll.unroll_from(
+          self.estimator_optimizer, self.estimator.trainable_variables, fit_loss,
+          self.unroll_steps, self.stop_second_moment, self.unroll_lr)
+    return self.estimator_log_likelihood(real, theta)
 
   def generator_objective(self, real):
     adversarial = self.discriminator is not None and self.adversarial_weight
@@ -118,6 +152,8 @@ class LBT(GenerativeTrainer):
 
 class LBTGAN(LBT):
   """LBT-GAN (Eq. 8): LBT plus adversarial_weight * E_z[log D(G(z))]."""
+
+  adversarial = True
 
   def __init__(self, generator, estimator, noise_dim, discriminator,
                adversarial_weight: float = 0.1, **kwargs):

@@ -16,9 +16,9 @@ one mode cannot be inverted, which the reconstruction term penalises.
 import keras
 import tensorflow as tf
 
-from lbt_tf import replicas
-from trainers.base import GenerativeTrainer
-from trainers.base import discriminator_loss
+from lbt_tf.parts import adam
+from lbt_tf.trainers.base import GenerativeTrainer
+from lbt_tf.trainers.base import discriminator_loss
 
 
 def reconstruction_error(noise, reconstruction):
@@ -39,6 +39,31 @@ class VEEGAN(GenerativeTrainer):
     self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
     self.trackers.append(self.reconstruction_tracker)
 
+  @classmethod
+  def from_config(cls, config, parts):
+    generator = parts.generator()
+    # F mirrors G: samples -> noise through the generator's hidden widths.
+    reconstructor = parts.mlp(parts.data_dim, config.noise_dim, "reconstructor")
+    trainer = cls(generator, config.noise_dim,
+                  parts.discriminator(code_dim=config.noise_dim), reconstructor,
+                  seed=config.seed)
+    trainer.compile(parts.generator_optimizer(), parts.discriminator_optimizer(),
+                    adam(config.generator_lr, config.generator_beta1),
+                    **parts.compile_options())
+    return trainer
+
+  @classmethod
+  def refuse(cls, config, data):
+    if data.is_image:
+      raise ValueError("--method veegan is implemented for the 2-D mixtures "
+                       "only (its joint (z, x) networks are MLPs)")
+    if config.discriminator_steps > 1:
+      raise ValueError("--method veegan makes one discriminator update per "
+                       "iteration; leave --discriminator-steps unset")
+
+  def networks(self):
+    return dict(super().networks(), reconstructor=self.reconstructor)
+
   def compile(self, generator_optimizer, discriminator_optimizer,
               reconstructor_optimizer, **kwargs):
     self.reconstructor_optimizer = reconstructor_optimizer
@@ -48,26 +73,21 @@ class VEEGAN(GenerativeTrainer):
   def joint_logits(self, noise, samples):
     return self.discriminator(tf.concat([noise, samples], axis=-1), training=True)
 
-  def update_helpers(self, real):
+  def update_helpers(self, reals):
+    real = reals[0]
     noise = self.sample_noise(tf.shape(real)[0])
     fake = tf.stop_gradient(self.generator(noise, training=True))
-    variables = self.discriminator.trainable_variables
-    with tf.GradientTape() as tape:
+
+    def joint_discriminator_loss():
       data_pairs = self.joint_logits(
           tf.stop_gradient(self.reconstructor(real, training=True)), real)
-      loss = discriminator_loss(data_pairs, self.joint_logits(noise, fake))
-      share = replicas.share_of_mean(loss)
-    self.discriminator_optimizer.apply_gradients(
-        zip(tape.gradient(share, variables), variables))
-    self.discriminator_loss_tracker.update_state(loss)
+      return discriminator_loss(data_pairs, self.joint_logits(noise, fake))
 
-    variables = self.reconstructor.trainable_variables
-    with tf.GradientTape() as tape:
-      loss = reconstruction_error(noise, self.reconstructor(fake, training=True))
-      share = replicas.share_of_mean(loss)
-    self.reconstructor_optimizer.apply_gradients(
-        zip(tape.gradient(share, variables), variables))
-    self.reconstruction_tracker.update_state(loss)
+    self.descend("discriminator", joint_discriminator_loss,
+                 self.discriminator_loss_tracker)
+    self.descend("reconstructor",
+                 lambda: reconstruction_error(noise, self.reconstructor(fake, training=True)),
+                 self.reconstruction_tracker)
 
   def generator_objective(self, real):
     noise = self.sample_noise(tf.shape(real)[0])

@@ -1,10 +1,10 @@
-"""The benchmark harness: equal-budget runs, resumable, and honest tables."""
+"""The method comparison: equal-budget runs, resumable, and honest tables."""
 
 import json
 
 import pytest
 
-from lbt_tf import benchmark_lib
+from lbt_tf import comparison
 from tests import clitools
 
 TINY = ["--datasets", "ring", "--methods", "gan,pacgan", "--seeds", "3",
@@ -14,9 +14,9 @@ TINY = ["--datasets", "ring", "--methods", "gan,pacgan", "--seeds", "3",
         "--set", "noise_dim=16", "--set", "batch_size=128"]
 
 
-def test_benchmark_runs_every_combination_once_and_reports_them(tmp_path):
-  workdir = tmp_path / "bench"
-  result = clitools.run("lbt_tf.benchmark", "--workdir", workdir, "--jobs", "2",
+def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
+  workdir = tmp_path / "comparison"
+  result = clitools.run("lbt_tf.compare", "--workdir", workdir, "--jobs", "2",
                         *TINY)
   assert result.returncode == 0, result.stderr[-3000:]
   for name in ("results.md", "results.json", "densities.png", "curves-ring.png"):
@@ -41,7 +41,7 @@ def test_benchmark_runs_every_combination_once_and_reports_them(tmp_path):
   # during its evaluation) is finished from its checkpoint, not retrained.
   finished_at = (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns
   (workdir / "ring/pacgan/seed-3/metrics.json").unlink()
-  again = clitools.run("lbt_tf.benchmark", "--workdir", workdir, *TINY,
+  again = clitools.run("lbt_tf.compare", "--workdir", workdir, *TINY,
                        "--rescore-seed", "7")
   assert again.returncode == 0, again.stderr[-3000:]
   assert "1 of 2 runs already finished" in again.stdout
@@ -57,12 +57,12 @@ def test_benchmark_runs_every_combination_once_and_reports_them(tmp_path):
 
 
 def test_table_shows_mean_and_sample_std_over_seeds():
-  benchmark = benchmark_lib.load_preset("paper", datasets=("ring",),
-                                        methods=("gan", "lbt"), seeds=(0, 1))
+  chosen = comparison.load_preset("paper", datasets=("ring",),
+                                  methods=("gan", "lbt"), seeds=(0, 1))
   row = {"modes_with_any_sample": 8, "high_quality_percent": 50.0,
          "intra_mode_kl": 0.5, "iterations_per_second": 10.0}
   results = {"ring": {"gan": [dict(row, modes_covered=8), dict(row, modes_covered=6)]}}
-  table = benchmark_lib.markdown_table(benchmark, results)
+  table = comparison.markdown_table(chosen, results)
   assert "| gan | 2 | 7.0 ± 1.4 | 8.0 ± 0.0 | 50.0 ± 0.0 | 0.500 ± 0.000 |" in table
   assert "| lbt | 0 | - |" in table  # missing runs are shown, not hidden
 
@@ -74,22 +74,22 @@ def test_table_shows_mean_and_sample_std_over_seeds():
     (["--set", "pack=3", "--methods", "pacgan"], "multiple of --pack"),
     (["--set", "learning_rate=1"], "expected FIELD=VALUE"),
 ])
-def test_bad_benchmark_settings_fail_in_one_line(tmp_path, args, message):
-  result = clitools.run("lbt_tf.benchmark", "--workdir", tmp_path, *args)
+def test_bad_comparison_settings_fail_in_one_line(tmp_path, args, message):
+  result = clitools.run("lbt_tf.compare", "--workdir", tmp_path, *args)
   assert result.returncode != 0
   assert message in result.stderr
   assert len(result.stderr.strip().splitlines()) == 1, result.stderr
   assert not list(tmp_path.iterdir())  # nothing started
 
 
-def test_image_benchmark_tables_grids_and_rescoring(tmp_path):
-  workdir = tmp_path / "bench"
+def test_image_comparison_tables_grids_and_rescoring(tmp_path):
+  workdir = tmp_path / "comparison"
   tiny = ["--preset", "stacked_digits", "--methods", "gan", "--seeds", "1",
           "--steps", "4", "--set", "eval_every=2", "--set", "batch_size=16",
           "--set", "eval_samples=300", "--set", "final_eval_samples=400",
           "--set", "generator_width=4", "--set", "discriminator_width=4",
           "--workdir", workdir, "--rescore-seed", "5"]
-  result = clitools.run("lbt_tf.benchmark", *tiny,
+  result = clitools.run("lbt_tf.compare", *tiny,
                         env={"LBT_TF_CACHE": str(tmp_path / "cache")})
   assert result.returncode == 0, result.stderr[-3000:]
   for name in ("results.md", "samples.png", "curves-stacked_digits.png", "rescored-5.md"):
@@ -100,3 +100,9 @@ def test_image_benchmark_tables_grids_and_rescoring(tmp_path):
   assert f"| gan | 1 | {own['modes_covered']:.1f} ± 0.0 | {own['kl_to_uniform']:.3f} ± 0.000 |" in table
   rescored = (workdir / "rescored-5.md").read_text()
   assert "| gan | 1 |" in rescored and "KL(modes ‖ uniform)" in rescored
+
+
+def test_the_former_command_name_still_works(tmp_path):
+  result = clitools.run("lbt_tf.benchmark", "--workdir", tmp_path, "--methods", "nope")
+  assert result.returncode == 2
+  assert result.stderr.startswith("lbt_tf.compare: error: unknown method 'nope'")

@@ -18,12 +18,13 @@ import numpy as np
 import tensorflow as tf
 
 from lbt_tf import config as config_lib
-from lbt_tf import image_data, image_metrics, mixture_metrics, mixtures
-from lbt_tf import mode_counting
-from lbt_tf import plots, sampling
+from lbt_tf import plots
+from lbt_tf.data import image_data, mixtures
 from lbt_tf.errors import first_line
+from lbt_tf.export import generators
+from lbt_tf.metrics import image_metrics, mixture_metrics, mode_counting
 
-EVAL_SEED = 1234  # noise for the evaluations; fixed so that runs compare
+EVAL_SEED = config_lib.EVAL_SEED
 GRID_SAMPLES = 64
 
 
@@ -35,15 +36,16 @@ class MixtureScorer:
   """Scores generated 2-D points against the true mixture; `seed` draws the
   evaluation noise."""
 
-  def __init__(self, config: config_lib.Config, mixture, workdir,
+  def __init__(self, config: config_lib.Config, mixture, workdir, noise_dim: int,
                seed: int = EVAL_SEED):
     self.config = config
+    self.noise_dim = noise_dim
     self.mixture = mixture
     self.workdir = pathlib.Path(workdir)
     self.seed = seed
 
   def samples(self, generate, num_samples):
-    return sampling.sample(generate, self.config.noise_dim, num_samples, self.seed)
+    return generators.draw(generate, self.noise_dim, num_samples, self.seed)
 
   def score(self, samples) -> dict:
     return mixture_metrics.evaluate(samples, self.mixture)
@@ -64,16 +66,11 @@ class MixtureScorer:
     return metrics
 
 
-def digit_classifier_for(dataset: str, data_dir: str, cache_dir, report):
+def digit_classifier_for(source: str, data_dir: str, cache_dir, report):
   """(classifier of single-channel digits, its held-out accuracy), trained by
-  the package on the digits `dataset` is made of, cached in `cache_dir`."""
-  if dataset == "stacked_digits":
-    source, (images, labels) = "sklearn_digits", image_data.sklearn_digits()
-  else:  # mnist, stacked_mnist
-    source = "mnist"
-    images, labels = image_data.to_arrays(
-        image_data.tfds_images("mnist", data_dir=data_dir or None))
-    images = images[..., 0]
+  the package on the digits of `source` (mnist, sklearn_digits), cached in
+  `cache_dir`."""
+  images, labels = image_data.digits(source, data_dir or None)
   return mode_counting.cached_classifier(cache_dir, source, images, labels, report)
 
 
@@ -85,24 +82,26 @@ class ImageScorer:
   """
 
   def __init__(self, config: config_lib.Config, data: image_data.ImageSet,
-               workdir, report=print, seed: int = EVAL_SEED):
+               workdir, noise_dim: int, report=print, seed: int = EVAL_SEED):
     self.config = config
     self.workdir = pathlib.Path(workdir)
+    self.noise_dim = noise_dim
     self.report = report
     self.seed = seed
     self.classifier = None
-    self.num_modes = {"mnist": 10}.get(config.dataset, mode_counting.NUM_MODES)
-    if config.dataset in ("mnist", "stacked_mnist", "stacked_digits"):
+    dataset = config.data
+    self.num_modes = dataset.num_modes
+    if dataset.counts_digits:
       cache = config.cache_dir or default_cache_dir()
       self.classifier, self.classifier_accuracy = digit_classifier_for(
-          config.dataset, config.data_dir, cache, report)
+          dataset.digits, config.data_dir, cache, report)
       report(f"mode counting: digit classifier with held-out accuracy "
              f"{self.classifier_accuracy:.4f} (cached in {cache})")
     self.inception = None
     if config.fid_samples:
       self.inception = self._load_inception(config.inception_weights)
     if self.inception is not None:
-      data = data or image_data.load(config.dataset, config.data_dir, config.image_size)
+      data = data or image_data.load(dataset, config.data_dir, config.image_size)
       rows = np.random.default_rng(EVAL_SEED).choice(
           len(data.images), min(config.fid_samples, len(data.images)), replace=False)
       self.real_features = self.inception(data.images[rows])
@@ -120,7 +119,7 @@ class ImageScorer:
 
   def images(self, generate, num_samples):
     # 1,000 images per generator call: 50,000 CelebA images would be 2.4 GB.
-    images = sampling.sample(generate, self.config.noise_dim, num_samples, self.seed,
+    images = generators.draw(generate, self.noise_dim, num_samples, self.seed,
                              chunk=1000)
     if images.dtype == np.uint8:  # the export's serving_default
       images = images.astype(np.float32) / 255.0
@@ -129,9 +128,9 @@ class ImageScorer:
   def score(self, images) -> dict:
     metrics = {}
     if self.classifier is not None:
-      if self.num_modes == 10:
+      if self.config.data.scorer == "digits":
         modes = np.argmax(self.classifier.predict(images, batch_size=1000, verbose=0), -1)
-      else:
+      else:  # one digit per channel
         modes = mode_counting.stacked_modes(self.classifier, images)
       metrics.update(mode_counting.mode_statistics(modes, self.num_modes))
       metrics["num_modes"] = self.num_modes
@@ -173,21 +172,23 @@ class ImageScorer:
     return metrics
 
 
-def score_export(config: config_lib.Config, generate, num_samples: int,
+def score_export(config: config_lib.Config, exported, num_samples: int,
                  seed: int = EVAL_SEED, mixture=None, report=print) -> dict:
-  """An exported generator's metrics with the noise drawn from `seed`
-  (`lbt_tf.evaluate`, the benchmark's --rescore-seed). A 2-D generator is
-  scored on `mixture`, by default the one `config` describes."""
-  if config_lib.is_image(config.dataset):
-    scorer = ImageScorer(config, None, ".", report=report, seed=seed)
-    return scorer.score(scorer.images(generate, num_samples))
-  mixture = mixture or mixtures.make_mixture(**config_lib.mixture_spec(config))
-  scorer = MixtureScorer(config, mixture, ".", seed=seed)
-  return scorer.score(scorer.samples(generate, num_samples))
+  """An exported generator's metrics (`export.generators.ExportedGenerator`)
+  with the noise drawn from `seed` (`lbt_tf.evaluate`, the comparison's
+  --rescore-seed). A 2-D generator is scored on `mixture`, by default the
+  one `config` describes."""
+  if config.data.is_image:
+    scorer = ImageScorer(config, None, ".", exported.noise_dim, report=report, seed=seed)
+    return scorer.score(scorer.images(exported.generate, num_samples))
+  scorer = MixtureScorer(config, mixture or mixtures.of_config(config), ".",
+                         exported.noise_dim, seed=seed)
+  return scorer.score(scorer.samples(exported.generate, num_samples))
 
 
-def make_scorer(config: config_lib.Config, data, workdir, report=print):
+def make_scorer(config: config_lib.Config, data, workdir, noise_dim: int,
+                report=print):
   """The scorer for the run's data (a 2-D mixture or an ImageSet)."""
   if isinstance(data, image_data.ImageSet):
-    return ImageScorer(config, data, workdir, report)
-  return MixtureScorer(config, data, workdir)
+    return ImageScorer(config, data, workdir, noise_dim, report)
+  return MixtureScorer(config, data, workdir, noise_dim)

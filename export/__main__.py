@@ -30,19 +30,17 @@ def main(argv=None):
   except ValueError as e:
     cli.fail(PROG, e)
 
-  with cli.quiet_native_stderr():
-    from export import saved_model  # pylint: disable=g-import-not-at-top
-    from lbt_tf import checkpointing, train_lib  # pylint: disable=g-import-not-at-top
-  try:
+  with cli.errors_in_one_line(PROG):
+    with cli.quiet_native_stderr():
+      from lbt_tf import checkpointing, train_lib  # pylint: disable=g-import-not-at-top
+      from lbt_tf.export import saved_model  # pylint: disable=g-import-not-at-top
     trainer = train_lib.build_trainer(config)
     prefix = checkpointing.resolve(args.checkpoint or args.workdir)
     checkpointing.restore_exactly(trainer, prefix)
     step = checkpointing.step_of(trainer)
     path = saved_model.export_generator(
-        trainer.generator, config.noise_dim, args.export_dir, args.version,
+        trainer.generator, trainer.noise_dim, args.export_dir, args.version,
         metadata=train_lib.export_metadata(config, step))
-  except (ValueError, OSError) as e:
-    cli.fail(PROG, e)
   print(f"{PROG}: exported the generator at step {step} from {prefix} to {path}")
 
 

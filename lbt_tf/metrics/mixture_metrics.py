@@ -14,7 +14,7 @@
 
 import numpy as np
 
-from lbt_tf.mixtures import GaussianMixture2D
+from lbt_tf.data.mixtures import GaussianMixture2D
 
 HIGH_QUALITY_STDS = 3.0
 COVERAGE_FRACTION = 0.2

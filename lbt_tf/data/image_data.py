@@ -1,11 +1,12 @@
-"""Image datasets: TFDS (mnist, cifar10, celeb_a), stacked digits, folders.
+"""Image datasets by source (see `datasets`): TFDS, folders, stacked digits.
 
 Every loader returns a `tf.data.Dataset` of (image, label) with float32
 images in [0, 1] of shape [size, size, channels]; label is -1 where the data
 has none. `load` gathers a training set into memory as an `ImageSet`, which
-draws seeded batches like a 2-D mixture does (`tf_sample`). Stacked MNIST and its offline twin, stacked digits, put three
-random digits into the three colour channels: 1,000 modes, label
-100 * d_red + 10 * d_green + d_blue, built deterministically from a seed.
+draws seeded batches like a 2-D mixture does (`tf_sample`). Stacked MNIST
+and its offline twin, stacked digits, put three random digits into the
+three colour channels: 1,000 modes, label 100 * d_red + 10 * d_green +
+d_blue, built deterministically from a seed.
 """
 
 import dataclasses
@@ -14,20 +15,8 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-TFDS_DATASETS = ("mnist", "cifar10", "celeb_a")
-STACKED_DATASETS = ("stacked_mnist", "stacked_digits")
-FOLDER = "folder"  # --dataset folder:PATH
-DATASETS = TFDS_DATASETS + STACKED_DATASETS + (FOLDER,)
-NATIVE_SIZES = {"mnist": 28, "stacked_mnist": 28, "stacked_digits": 8}  # fixed
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 STACKED_IMAGES = 128_000  # the paper's training set size
-
-
-def image_shape(name: str, image_size: int = 0):
-  """(height, width, channels) of the images `load(name, ..., image_size)` gives."""
-  channels = 1 if name == "mnist" else 3
-  size = NATIVE_SIZES.get(name) or image_size or (32 if name == "cifar10" else 64)
-  return (size, size, channels)
 
 
 class DatasetUnavailable(ValueError):
@@ -71,8 +60,10 @@ def _as_float(image, label):
 
 
 def tfds_images(name: str, split: str = "train", data_dir=None,
-                image_size=None, download: bool = True) -> tf.data.Dataset:
-  """A TFDS image dataset; celeb_a is centre-cropped to image_size (64)."""
+                image_size=None, centre_crop: bool = False,
+                download: bool = True) -> tf.data.Dataset:
+  """A TFDS image dataset (its "image" feature, and "label" if it has one),
+  as floats in [0, 1]; centre-cropped and/or resized to image_size."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   try:
     dataset = tfds.load(name, split=split, data_dir=data_dir, download=download,
@@ -81,15 +72,17 @@ def tfds_images(name: str, split: str = "train", data_dir=None,
     # TFDS raises many kinds (AssertionError, DatasetNotFoundError, network
     # and checksum errors): all mean "not available here".
     raise DatasetUnavailable(unavailable_message(name, data_dir, e)) from None
-  if name == "celeb_a":
-    size = image_size or 64
-    return dataset.map(lambda ex: (center_crop_and_resize(ex["image"], size),
-                                   tf.constant(-1, tf.int64)))
-  dataset = dataset.map(lambda ex: (ex["image"], ex["label"]))
-  dataset = dataset.map(_as_float)
-  if image_size:
-    dataset = dataset.map(lambda x, y: (tf.image.resize(x, (image_size, image_size)), y))
-  return dataset
+
+  def example(ex):
+    label = ex["label"] if "label" in ex else tf.constant(-1, tf.int64)
+    if centre_crop:
+      return center_crop_and_resize(ex["image"], image_size), label
+    image = tf.image.convert_image_dtype(ex["image"], tf.float32)
+    if image_size:
+      image = tf.image.resize(image, (image_size, image_size))
+    return image, label
+
+  return dataset.map(example)
 
 
 def unavailable_message(name, data_dir, error) -> str:
@@ -124,17 +117,19 @@ def folder_images(path, image_size: int = 64) -> tf.data.Dataset:
   return tf.data.Dataset.from_tensor_slices(files).map(load)
 
 
-def stacked_images(name: str, num_images: int = STACKED_IMAGES, seed: int = 0,
+def digits(source: str, data_dir=None):
+  """Single digits as uint8 [n, h, w] and labels: "sklearn_digits" (8x8,
+  bundled with scikit-learn: offline) or "mnist" (TFDS, 28x28)."""
+  if source == "sklearn_digits":
+    return sklearn_digits()
+  images, labels = to_arrays(tfds_images(source, data_dir=data_dir))
+  return images[..., 0], labels
+
+
+def stacked_images(source: str, num_images: int = STACKED_IMAGES, seed: int = 0,
                    data_dir=None) -> tf.data.Dataset:
-  """stacked_digits (scikit-learn's 8x8 digits, offline) or stacked_mnist."""
-  if name == "stacked_digits":
-    images, labels = sklearn_digits()
-  else:
-    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-    mnist = tfds_images("mnist", data_dir=data_dir).map(
-        lambda x, y: (tf.cast(tf.round(x[..., 0] * 255), tf.uint8), y))
-    images, labels = (np.asarray(a) for a in zip(*tfds.as_numpy(mnist)))
-  stacked, modes = stack_digits(images, labels, num_images, seed)
+  """Three digits of `source` (see `digits`) per image, one per channel."""
+  stacked, modes = stack_digits(*digits(source, data_dir), num_images, seed)
   return tf.data.Dataset.from_tensor_slices((stacked, modes)).map(_as_float)
 
 
@@ -179,29 +174,28 @@ def to_arrays(dataset: tf.data.Dataset):
   return np.concatenate(images), np.concatenate(labels).astype(np.int64)
 
 
-def load(name: str, data_dir: str = "", image_size: int = 0) -> ImageSet:
-  """The training set of an image dataset (see DATASETS), in memory.
+def load(dataset, data_dir: str = "", image_size: int = 0) -> ImageSet:
+  """The training set of an image dataset (a `datasets.Dataset`), in memory.
 
-  data_dir: the TFDS data directory, or the folder of images for `folder`;
-  image_size: for cifar10, celeb_a and folders (0: 64, cifar10 its own 32).
+  data_dir: the TFDS data directory, or the folder of images for a folder
+  dataset; image_size: for resizable datasets (0: the dataset's own).
   """
-  if name not in DATASETS:
-    raise ValueError(f"unknown image dataset {name!r}; choose from "
-                     f"{', '.join(DATASETS)} (folder as folder:PATH)")
-  native = NATIVE_SIZES.get(name)
-  if native and image_size not in (0, native):
-    raise ValueError(f"{name} images are {native}x{native}; leave --image-size unset")
-  if name == FOLDER:
+  size = dataset.image_size(image_size)
+  kind, _, name = dataset.source.partition(":")
+  if kind == "folder":
     if not data_dir:
       raise ValueError("--dataset folder needs the images: --dataset "
                        "folder:PATH or --data-dir PATH")
-    dataset = folder_images(data_dir, image_size or 64)
-  elif name in STACKED_DATASETS:
+    images = folder_images(data_dir, size)
+  elif kind == "stacked":
     # The dataset does not depend on the run's seed: every run, method and
     # seed trains on the same 128,000 images.
-    dataset = stacked_images(name, seed=0, data_dir=data_dir or None)
+    images = stacked_images(name, seed=0, data_dir=data_dir or None)
+  elif kind == "tfds":
+    resize = size if (dataset.crop == "centre" or size != dataset.size) else None
+    images = tfds_images(name, data_dir=data_dir or None, image_size=resize,
+                         centre_crop=dataset.crop == "centre")
   else:
-    dataset = tfds_images(name, data_dir=data_dir or None,
-                          image_size=image_size or None)
-  images, labels = to_arrays(dataset)
-  return ImageSet(name, images, labels)
+    raise ValueError(f"dataset {dataset.name}: unknown image source {dataset.source!r}")
+  pixels, labels = to_arrays(images)
+  return ImageSet(dataset.name, pixels, labels)

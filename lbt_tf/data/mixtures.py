@@ -71,6 +71,12 @@ def make_mixture(layout: str, num_modes: int, std: float, radius: float,
       f"unknown mixture layout {layout!r}; choose from {', '.join(LAYOUTS)}")
 
 
+def of_config(config) -> GaussianMixture2D:
+  """The mixture a run's settings describe."""
+  from lbt_tf.data import datasets  # pylint: disable=g-import-not-at-top
+  return make_mixture(**datasets.mixture_spec(config))
+
+
 def training_batches(source, batch_size: int, seed: int,
                      start: int = 0) -> tf.data.Dataset:
   """Endless batches of fresh samples from batch `start` on.

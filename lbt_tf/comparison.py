@@ -1,4 +1,5 @@
-"""Methods x datasets x seeds at an equal budget, and the tables and figures.
+"""The method comparison: methods x datasets x seeds at an equal budget, and
+its tables and figures (`python -m lbt_tf.compare`).
 
 Each run is an ordinary `python -m lbt_tf.train` process with its own run
 directory `WORKDIR/<dataset>/<method>/seed-<seed>`, so a run can be inspected,
@@ -6,7 +7,7 @@ re-scored (`python -m lbt_tf.evaluate`) or resumed on its own. A run whose
 `metrics.json` reports the full number of steps is finished and is not redone;
 an interrupted one resumes from its checkpoint. Every run of a dataset uses
 the dataset's preset (same generator, same discriminator widths, same batch,
-same steps) plus the benchmark's shared settings.
+same steps) plus the comparison's shared settings.
 """
 
 import dataclasses
@@ -22,13 +23,13 @@ import numpy as np
 
 from lbt_tf import config as config_lib, metrics_csv
 
-PRESETS_DIR = config_lib.PRESETS_DIR / "benchmarks"
+PRESETS_DIR = config_lib.PRESETS_DIR / "comparisons"
 COVERAGE = ("modes_covered", "modes_with_any_sample")
 
 
 @dataclasses.dataclass
-class Benchmark:
-  """A benchmark: which runs, and how coverage is counted."""
+class Comparison:
+  """A comparison: which runs, and how coverage is counted."""
 
   datasets: Tuple[str, ...]
   methods: Tuple[str, ...]
@@ -41,14 +42,16 @@ class Benchmark:
   def validate(self):
     for name in ("datasets", "methods", "seeds"):
       if not getattr(self, name):
-        raise ValueError(f"the benchmark needs at least one of --{name}")
+        raise ValueError(f"the comparison needs at least one of --{name}")
     if self.coverage not in COVERAGE:
       raise ValueError(f"unknown coverage rule {self.coverage!r}; choose from "
                        f"{', '.join(COVERAGE)}")
-    # Every run's settings must make a valid config, checked before any runs.
+    # Every run's settings must make a valid config, checked before any runs
+    # (the methods' and estimators' own refusals need their code: TensorFlow).
+    from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top
     for dataset in self.datasets:
       for method in self.methods:
-        self.run_config(dataset, method, self.seeds[0])
+        train_lib.check(self.run_config(dataset, method, self.seeds[0]))
     return self
 
   def run_config(self, dataset, method, seed) -> config_lib.Config:
@@ -64,11 +67,11 @@ def presets() -> List[str]:
   return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
 
 
-def load_preset(name: str, **overrides) -> Benchmark:
+def load_preset(name: str, **overrides) -> Comparison:
   """Preset `name` with command-line `overrides` (None values ignored)."""
   path = PRESETS_DIR / f"{name}.json"
   if not path.exists():
-    raise ValueError(f"unknown benchmark preset {name!r}; choose from "
+    raise ValueError(f"unknown comparison preset {name!r}; choose from "
                      f"{', '.join(presets())}")
   values = json.loads(path.read_text())
   settings = dict(values.get("settings", {}))
@@ -77,7 +80,7 @@ def load_preset(name: str, **overrides) -> Benchmark:
   values.update({k: v for k, v in overrides.items() if v is not None})
   for name in ("datasets", "methods", "seeds"):
     values[name] = tuple(values[name])
-  return Benchmark(**values).validate()
+  return Comparison(**values).validate()
 
 
 def run_dir(workdir, dataset, method, seed) -> pathlib.Path:
@@ -94,30 +97,30 @@ def finished(directory: pathlib.Path, steps: int) -> bool:
     return False
 
 
-def train_command(benchmark: Benchmark, dataset, method, seed, directory):
+def train_command(comparison: Comparison, dataset, method, seed, directory):
   args = [sys.executable, "-m", "lbt_tf.train", "--dataset", dataset,
-          "--method", method, "--seed", str(seed), "--steps", str(benchmark.steps),
+          "--method", method, "--seed", str(seed), "--steps", str(comparison.steps),
           "--workdir", str(directory)]
-  for name, value in sorted(benchmark.settings.items()):
+  for name, value in sorted(comparison.settings.items()):
     if isinstance(value, (list, tuple)):
       value = ",".join(map(str, value))
     args += [f"--{config_lib.flag(name)}", str(value)]
   return args
 
 
-def run_all(benchmark: Benchmark, workdir, jobs: int = 1, report=print):
+def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print):
   """Train every run that is not finished, `jobs` processes at a time.
 
   Returns the runs that failed, as (run directory, last line of its log).
   """
-  todo = [(run, run_dir(workdir, *run)) for run in benchmark.runs()]
-  done = [run for run, d in todo if finished(d, benchmark.steps)]
-  todo = [(run, d) for run, d in todo if not finished(d, benchmark.steps)]
+  todo = [(run, run_dir(workdir, *run)) for run in comparison.runs()]
+  done = [run for run, d in todo if finished(d, comparison.steps)]
+  todo = [(run, d) for run, d in todo if not finished(d, comparison.steps)]
   if done:
     report(f"{len(done)} of {len(done) + len(todo)} runs already finished")
   running, failures = [], []
   try:
-    _run_queue(benchmark, todo, running, failures, jobs, report)
+    _run_queue(comparison, todo, running, failures, jobs, report)
   except KeyboardInterrupt:
     # Let every run save its checkpoint before we stop.
     for process, *_ in running:
@@ -128,7 +131,7 @@ def run_all(benchmark: Benchmark, workdir, jobs: int = 1, report=print):
   return failures
 
 
-def _run_queue(benchmark, todo, running, failures, jobs, report):
+def _run_queue(comparison, todo, running, failures, jobs, report):
   """Start runs while fewer than `jobs` are running; record how each ended."""
   while todo or running:
     while todo and len(running) < jobs:
@@ -136,7 +139,7 @@ def _run_queue(benchmark, todo, running, failures, jobs, report):
       directory.parent.mkdir(parents=True, exist_ok=True)
       log = open(directory.parent / f"seed-{seed}.log", "a")  # pylint: disable=consider-using-with
       process = subprocess.Popen(
-          train_command(benchmark, dataset, method, seed, directory),
+          train_command(comparison, dataset, method, seed, directory),
           stdout=log, stderr=subprocess.STDOUT, text=True)
       report(f"started {dataset} {method} seed {seed}")
       running.append((process, directory, log, time.perf_counter()))
@@ -175,15 +178,15 @@ IMAGE_METRICS = (("modes_covered", "modes (>= 1 sample)", "{:.1f}"),
 GRID_SAMPLES = 64  # images per method in the samples figure
 
 
-def collect(benchmark: Benchmark, workdir) -> Dict[str, Dict[str, List[dict]]]:
+def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]:
   """dataset -> method -> the final metrics of its finished seeds."""
   results = {}
-  for dataset, method, seed in benchmark.runs():
+  for dataset, method, seed in comparison.runs():
     directory = run_dir(workdir, dataset, method, seed)
-    if finished(directory, benchmark.steps):
+    if finished(directory, comparison.steps):
       metrics = json.loads((directory / "metrics.json").read_text())
       metrics["seed"] = seed
-      # The run recorded its export's path as it was given; the benchmark
+      # The run recorded its export's path as it was given; the comparison
       # directory may have been moved or named relative to another place.
       metrics["generator"] = str(directory / "generator" /
                                  pathlib.Path(metrics["generator"]).name)
@@ -203,27 +206,27 @@ def mean_std(values) -> Tuple[float, float]:
   return values.mean(), spread
 
 
-def markdown_table(benchmark: Benchmark, results) -> str:
+def markdown_table(comparison: Comparison, results) -> str:
   """Per dataset: mean +- std over seeds of each metric, per method."""
   lines = []
-  for dataset in benchmark.datasets:
+  for dataset in comparison.datasets:
     runs_of = results.get(dataset, {})
-    if config_lib.is_image(dataset):
+    config = comparison.run_config(dataset, comparison.methods[0], comparison.seeds[0])
+    if config.data.is_image:
       any_run = next((runs[0] for runs in runs_of.values() if runs), {})
       columns = [c for c in IMAGE_METRICS if c[0] in any_run]
       about = (f"{any_run.get('num_modes', '?')} modes, counted by a digit "
                f"classifier on {any_run.get('num_samples', '?'):,} samples")
     else:
       columns = METRICS
-      coverage = {key: label for key, label, _ in METRICS}[benchmark.coverage]
-      num_modes = config_lib.make_config(dataset, {}).num_modes
-      about = f"{num_modes} modes; this protocol counts coverage as {coverage}"
-    lines += [f"**{dataset}** ({about}), {benchmark.steps} iterations, "
+      coverage = {key: label for key, label, _ in METRICS}[comparison.coverage]
+      about = f"{config.num_modes} modes; this protocol counts coverage as {coverage}"
+    lines += [f"**{dataset}** ({about}), {comparison.steps} iterations, "
               "mean ± std over seeds:",
               "",
               "| method | seeds | " + " | ".join(label for _, label, _ in columns) + " |",
               "|---" * (len(columns) + 2) + "|"]
-    for method in benchmark.methods:
+    for method in comparison.methods:
       runs = runs_of.get(method, [])
       if not runs:
         lines.append(f"| {method} | 0 | " + " | ".join("-" for _ in columns) + " |")
@@ -237,14 +240,14 @@ def markdown_table(benchmark: Benchmark, results) -> str:
   return "\n".join(lines)
 
 
-def curves(benchmark: Benchmark, workdir, dataset) -> dict:
+def curves(comparison: Comparison, workdir, dataset) -> dict:
   """method -> {"step": [...], metric: [runs, points]} from the runs' metrics.csv."""
   series = {}
-  for method in benchmark.methods:
+  for method in comparison.methods:
     histories = []
-    for seed in benchmark.seeds:
+    for seed in comparison.seeds:
       directory = run_dir(workdir, dataset, method, seed)
-      if finished(directory, benchmark.steps):
+      if finished(directory, comparison.steps):
         histories.append(metrics_csv.read_rows(directory / "metrics.csv"))
     histories = [h for h in histories if h]
     if not histories:
@@ -256,47 +259,48 @@ def curves(benchmark: Benchmark, workdir, dataset) -> dict:
   return series
 
 
-def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
+def write_report(comparison: Comparison, workdir, density_samples: int = 200_000,
                  report=print) -> pathlib.Path:
   """results.md (table), results.json, curves-<dataset>.png (Figure 2, bands
   over seeds), and from the first seed of each method densities.png (Figure
   1, the mixtures) and samples.png (grids, the image datasets)."""
-  # TensorFlow only here: planning and tables stay light.
-  from lbt_tf import image_data, plots, train_lib  # pylint: disable=g-import-not-at-top
+  # TensorFlow only here: planning and tables stay light. No training code:
+  # the figures come from the exports.
+  from lbt_tf import plots  # pylint: disable=g-import-not-at-top
+  from lbt_tf.data import image_data, mixtures  # pylint: disable=g-import-not-at-top
   workdir = pathlib.Path(workdir)
-  results = collect(benchmark, workdir)
-  table = markdown_table(benchmark, results)
+  results = collect(comparison, workdir)
+  table = markdown_table(comparison, results)
   (workdir / "results.md").write_text(
-      f"{benchmark.description}\n\n{table}")
+      f"{comparison.description}\n\n{table}")
   (workdir / "results.json").write_text(json.dumps(results, indent=2))
 
   densities, samples = {}, {}
-  for dataset in benchmark.datasets:
+  for dataset in comparison.datasets:
     methods = results.get(dataset, {})
-    if config_lib.is_image(dataset):
-      config = benchmark.run_config(dataset, "gan", 0)
-      data = image_data.load(dataset, config.data_dir, config.image_size)
-      rows = np.random.default_rng(train_lib.EVAL_SEED).choice(len(data.images),
-                                                               GRID_SAMPLES)
+    config = comparison.run_config(dataset, "gan", 0)
+    if config.data.is_image:
+      data = image_data.load(config.data, config.data_dir, config.image_size)
+      rows = np.random.default_rng(config_lib.EVAL_SEED).choice(len(data.images),
+                                                                GRID_SAMPLES)
       samples[dataset] = {"data": data.images[rows]}
       for method, runs in methods.items():
         samples[dataset][f"{method} (seed {runs[0]['seed']})"] = _export_samples(
             runs[0], GRID_SAMPLES)
     else:
-      mixture = train_lib.make_mixture(benchmark.run_config(dataset, "gan", 0))
+      mixture = mixtures.of_config(config)
       panels = {"data": mixture.sample(density_samples,
-                                       np.random.default_rng(train_lib.EVAL_SEED))}
+                                       np.random.default_rng(config_lib.EVAL_SEED))}
       for method, runs in methods.items():
         panels[f"{method} (seed {runs[0]['seed']})"] = _export_samples(
             runs[0], density_samples)
       densities[dataset] = (plots.plot_extent(mixture.means, mixture.std), panels)
-    series = curves(benchmark, workdir, dataset)
+    series = curves(comparison, workdir, dataset)
     if series:
       plots.metric_curves(series, workdir / f"curves-{dataset}.png",
-                          f"{dataset}: mean ± std over {len(benchmark.seeds)} seeds",
-                          coverage=benchmark.coverage,
-                          panels=(plots.IMAGE_CURVES if config_lib.is_image(dataset)
-                                  else plots.CURVES))
+                          f"{dataset}: mean ± std over {len(comparison.seeds)} seeds",
+                          coverage=comparison.coverage,
+                          panels=plots.IMAGE_CURVES if config.data.is_image else plots.CURVES)
   written = ["results.md", "curves-*.png"]
   if densities:
     plots.density_grid(densities, workdir / "densities.png")
@@ -310,31 +314,29 @@ def write_report(benchmark: Benchmark, workdir, density_samples: int = 200_000,
 
 def _export_samples(run: dict, num_samples: int):
   """Samples of a run's exported generator, with the evaluation noise."""
-  from lbt_tf import sampling, train_lib  # pylint: disable=g-import-not-at-top
-  generate, metadata, _ = train_lib.load_generator_signature(run["generator"])
-  return sampling.sample(generate, metadata["noise_dim"], num_samples,
-                         train_lib.EVAL_SEED)
+  from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top
+  return generators.load(run["generator"]).sample(num_samples, config_lib.EVAL_SEED)
 
 
-def rescore(benchmark: Benchmark, workdir, seed: int, report=print) -> pathlib.Path:
+def rescore(comparison: Comparison, workdir, seed: int, report=print) -> pathlib.Path:
   """Score every finished run's exported SavedModel again with other noise
   (`seed`), as `python -m lbt_tf.evaluate` does; writes rescored-<seed>.md."""
-  from lbt_tf import eval_lib, train_lib  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from lbt_tf.metrics import scoring  # pylint: disable=g-import-not-at-top
   workdir = pathlib.Path(workdir)
   rescored = {}
-  for dataset, methods in collect(benchmark, workdir).items():
+  for dataset, methods in collect(comparison, workdir).items():
     for method, runs in methods.items():
       for run in runs:
-        config = benchmark.run_config(dataset, method, run["seed"])
-        generate, _, _ = train_lib.load_generator_signature(run["generator"])
-        metrics = eval_lib.score_export(config, generate, config.final_eval_samples,
-                                        seed, report=lambda _: None)
+        config = comparison.run_config(dataset, method, run["seed"])
+        metrics = scoring.score_export(config, generators.load(run["generator"]),
+                                       config.final_eval_samples, seed,
+                                       report=lambda _: None)
         metrics.update(seed=run["seed"],
                        iterations_per_second=run["iterations_per_second"])
         rescored.setdefault(dataset, {}).setdefault(method, []).append(metrics)
   path = workdir / f"rescored-{seed}.md"
   path.write_text(f"Every exported generator re-scored with evaluation seed "
-                  f"{seed}:\n\n{markdown_table(benchmark, rescored)}")
+                  f"{seed}:\n\n{markdown_table(comparison, rescored)}")
   report(f"wrote {path}")
   return path
-

@@ -1,0 +1,99 @@
+"""Command line: the side-by-side method comparison on mode-collapse benchmarks.
+
+  python -m lbt_tf.compare --preset paper --workdir runs/paper
+
+Trains every method x dataset x seed of the preset at an equal budget (each
+run a `python -m lbt_tf.train` process in WORKDIR/<dataset>/<method>/seed-<s>),
+then writes WORKDIR/results.md (mean ± std over seeds), results.json,
+densities.png (Figure 1) and curves-<dataset>.png (Figure 2). Run the same
+command again after an interruption: finished runs are kept, interrupted
+ones resume from their checkpoints. Presets: `paper` (the LBT paper's ring
+and grid, 20% coverage rule) and `veegan` (VEEGAN/PacGAN's ring and 25-mode
+grid, coverage by at least one sample).
+"""
+
+import sys
+
+from lbt_tf import cli, comparison
+from lbt_tf import config as config_lib
+from lbt_tf.methods import METHODS
+
+PROG = "lbt_tf.compare"
+
+
+def csv_list(text, kind=str):
+  return tuple(kind(item) for item in text.split(",") if item.strip())
+
+
+def main(argv=None):
+  parser = cli.OneLineErrorParser(prog=PROG, description=__doc__,
+                                  formatter_class=cli.argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--preset", default="paper", choices=comparison.presets())
+  parser.add_argument("--workdir", required=True)
+  parser.add_argument("--datasets", help="comma-separated (default: the preset's)")
+  parser.add_argument("--methods", help=f"comma-separated, from {', '.join(METHODS.names())}")
+  parser.add_argument("--seeds", help="comma-separated integers")
+  parser.add_argument("--steps", type=int, help="iterations of every run")
+  parser.add_argument("--jobs", type=int, default=1,
+                      help="runs trained at once (each uses all cores; 1 gives "
+                           "clean iterations/s)")
+  parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                      help="a training setting for every run, e.g. --set batch_size=256")
+  parser.add_argument("--report-only", action="store_true",
+                      help="only write the table and figures from finished runs")
+  parser.add_argument("--rescore-seed", type=int, metavar="SEED",
+                      help="also re-score every exported generator with this "
+                           "evaluation seed (rescored-SEED.md)")
+  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  try:
+    settings = {}
+    for item in args.set:
+      name, sep, text = item.partition("=")
+      name = name.replace("-", "_")
+      if not sep or name not in config_lib.field_types():
+        raise ValueError(f"--set {item!r}: expected FIELD=VALUE with a training "
+                         "setting, e.g. batch_size=256")
+      settings[name] = config_lib.parse_value(name, text)
+    for name in ("method", "seed", "steps", "dataset"):
+      if name in settings:
+        raise ValueError(f"--set {name}=...: use --{name}s / --steps instead")
+    if args.jobs < 1:
+      raise ValueError("--jobs must be at least 1")
+    unknown = [m for m in csv_list(args.methods or "") if m not in METHODS.names()]
+    if unknown:
+      raise ValueError(f"unknown method {unknown[0]!r}; choose from "
+                       f"{', '.join(METHODS.names())}")
+    with cli.quiet_native_stderr():  # the methods' checks load TensorFlow
+      chosen = comparison.load_preset(
+          args.preset, settings=settings, steps=args.steps,
+          datasets=args.datasets and csv_list(args.datasets),
+          methods=args.methods and csv_list(args.methods),
+          seeds=args.seeds and csv_list(args.seeds, int))
+  except (ValueError, TypeError) as e:
+    parser.error(str(e))
+
+  report = lambda message: print(f"{PROG}: {message}", flush=True)
+  cli.interrupt_on_signals()
+  if not args.report_only:
+    report(f"{len(chosen.runs())} runs of {chosen.steps} iterations "
+           f"-> {args.workdir}")
+    try:
+      failures = comparison.run_all(chosen, args.workdir, args.jobs, report)
+    except KeyboardInterrupt:
+      cli.fail(PROG, "interrupted; the runs saved checkpoints: run the same "
+               "command to resume")
+    if failures:
+      cli.fail(PROG, f"{len(failures)} run(s) failed, first {failures[0][0]}: "
+               f"{failures[0][1]} (see its seed-*.log)")
+  with cli.errors_in_one_line(PROG):
+    with cli.quiet_native_stderr():
+      from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top,unused-import (slow: TensorFlow)
+    path = comparison.write_report(chosen, args.workdir, report=report)
+    print(path.read_text())
+    if args.rescore_seed is not None:
+      path = comparison.rescore(chosen, args.workdir, args.rescore_seed, report)
+      print(path.read_text())
+
+
+if __name__ == "__main__":
+  main()

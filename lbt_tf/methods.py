@@ -1,0 +1,27 @@
+"""The training methods, by name; each is a Keras trainer in `trainers/`
+(installed as `lbt_tf.trainers`).
+
+  lbt, lbt-gan    Learning By Teaching, and with a discriminator (lbt.py)
+  gan, pacgan,    the GAN baselines that share a sample discriminator (gan.py)
+  unrolled-gan
+  veegan          reconstructor and joint discriminator (veegan.py)
+  wgan-gp         Wasserstein GAN with gradient penalty (wgan_gp.py)
+  estimator       the estimator alone, fitted to the real data (estimator_fit.py)
+
+Adding a method is a file in trainers/ plus a line below: a `lbt_tf.trainers.base.
+GenerativeTrainer` subclass with `from_config` (how a config builds it),
+`refuse` (what it cannot do) and, if it adds networks, `networks()`.
+"""
+
+from lbt_tf.registry import Registry
+
+METHODS = Registry("method", {
+    "lbt": "lbt_tf.trainers.lbt:LBT",
+    "lbt-gan": "lbt_tf.trainers.lbt:LBTGAN",
+    "gan": "lbt_tf.trainers.gan:GAN",
+    "unrolled-gan": "lbt_tf.trainers.gan:UnrolledGAN",
+    "veegan": "lbt_tf.trainers.veegan:VEEGAN",
+    "pacgan": "lbt_tf.trainers.gan:PacGAN",
+    "wgan-gp": "lbt_tf.trainers.wgan_gp:WGANGP",
+    "estimator": "lbt_tf.trainers.estimator_fit:EstimatorFit",
+})

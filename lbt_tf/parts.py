@@ -1,0 +1,81 @@
+"""What a method is built from: the run's networks and optimizers, made from
+its config.
+
+Every method gets the same generator, and every method with a discriminator
+the same discriminator (an equal budget), so that only the method differs.
+MLPs for 2-D points, DCGAN-style networks for images.
+"""
+
+import keras
+import numpy as np
+
+from lbt_tf import networks
+from lbt_tf.data.datasets import DataInfo
+
+
+def adam(lr, beta_1=0.9, **kwargs):
+  return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, **kwargs)
+
+
+class Parts:
+  """Factories for one run's networks and optimizers."""
+
+  def __init__(self, config, data: DataInfo):
+    self.config = config
+    self.data = data
+
+  @property
+  def data_dim(self) -> int:
+    return int(np.prod(self.data.shape))
+
+  def generator(self) -> keras.Model:
+    c = self.config
+    if self.data.is_image:
+      return networks.dcgan_generator(c.noise_dim, self.data.shape, c.generator_width)
+    return networks.mlp_generator(c.noise_dim, self.data_dim, c.generator_units,
+                                  c.activation)
+
+  def discriminator(self, samples_per_input: int = 1, code_dim: int = 0) -> keras.Model:
+    """D for inputs of `samples_per_input` samples (PacGAN packs several:
+    along the features of points, along the channels of images), joined by
+    a `code_dim` noise code (VEEGAN's (z, x))."""
+    c = self.config
+    if self.data.is_image:
+      if code_dim:
+        raise ValueError("a joint (z, x) discriminator is an MLP: 2-D points only")
+      packed = self.data.shape[:-1] + (self.data.shape[-1] * samples_per_input,)
+      return networks.dcgan_discriminator(packed, c.discriminator_width)
+    return networks.mlp_discriminator(code_dim + self.data_dim * samples_per_input,
+                                      c.discriminator_units, c.activation)
+
+  def mlp(self, input_dim: int, output_dim: int, name: str) -> keras.Model:
+    """An MLP with the generator's widths (VEEGAN's reconstructor)."""
+    c = self.config
+    return networks.mlp(input_dim, c.generator_units, output_dim, c.activation, name)
+
+  def estimator(self):
+    from lbt_tf.estimators import ESTIMATORS  # pylint: disable=g-import-not-at-top
+    return ESTIMATORS.get(self.config.estimator).from_config(self.config, self.data)
+
+  # -- optimizers --------------------------------------------------------------
+
+  def generator_optimizer(self):
+    c = self.config
+    return adam(c.generator_lr, c.generator_beta1,
+                global_clipnorm=c.generator_clipnorm or None)
+
+  def discriminator_optimizer(self, **overrides):
+    c = self.config
+    settings = dict(lr=c.discriminator_lr, beta_1=c.discriminator_beta1)
+    settings.update(overrides)
+    return adam(**settings)
+
+  def estimator_optimizer(self):
+    c = self.config
+    if c.estimator_optimizer == "sgd":
+      return keras.optimizers.SGD(c.estimator_lr)
+    return adam(c.estimator_lr, c.estimator_beta1)
+
+  def compile_options(self) -> dict:
+    return dict(steps_per_execution=self.config.execution_steps,
+                jit_compile=self.config.jit_compile)

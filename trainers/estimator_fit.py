@@ -1,0 +1,61 @@
+"""The estimator alone, fitted to the real data by maximum likelihood: the
+most it could teach (`--method estimator`).
+
+Each iteration makes M (--estimator-steps) updates of the estimator, each on
+a real batch of its own, as LBT's estimator makes M updates per iteration on
+generator samples. The run's generator is the estimator's sampler, so it is
+exported, scored, plotted and compared like any method's.
+"""
+
+import keras
+import tensorflow as tf
+
+from lbt_tf.estimators.base import Sampler
+from lbt_tf.trainers.base import GenerativeTrainer
+
+
+class EstimatorFit(GenerativeTrainer):
+  """Maximum likelihood for `estimator` on the real batches."""
+
+  def __init__(self, estimator, estimator_steps: int = 1, seed: int = 0, **kwargs):
+    sampler = Sampler(estimator, name="generator")
+    super().__init__(sampler, sampler.noise_dim, seed=seed, **kwargs)
+    self.estimator = estimator
+    self.estimator_steps = max(1, estimator_steps)
+    self.f_E_tracker = keras.metrics.Mean(name="f_E")
+    self.trackers = [self.f_E_tracker]
+
+  @classmethod
+  def from_config(cls, config, parts):
+    trainer = cls(parts.estimator(), config.estimator_steps, seed=config.seed)
+    trainer.compile(parts.estimator_optimizer(), **parts.compile_options())
+    return trainer
+
+  @classmethod
+  def refuse(cls, config, data):
+    from lbt_tf.estimators import ESTIMATORS  # pylint: disable=g-import-not-at-top
+    ESTIMATORS.get(config.estimator).refuse(config, data)
+
+  def networks(self):
+    return {"estimator": self.estimator}  # the sampler holds no weights of its own
+
+  @property
+  def iteration(self):
+    return self.estimator_optimizer.iterations // self.estimator_steps
+
+  @property
+  def batches_per_iteration(self) -> int:
+    return self.estimator_steps
+
+  def compile(self, estimator_optimizer, **kwargs):  # pylint: disable=arguments-differ
+    keras.Model.compile(self, **kwargs)  # pylint: disable=bad-super-call
+    self.estimator_optimizer = estimator_optimizer
+    self._build_optimizer(estimator_optimizer, self.estimator)
+    self.built = True
+
+  def train_step(self, real):
+    for batch in tf.split(real, self.estimator_steps):
+      loss = self.descend(
+          "estimator", lambda b=batch: -self.estimator.mean_score(b, self.seed_generator))
+      self.f_E_tracker.update_state(-loss)
+    return {m.name: m.result() for m in self.metrics}
