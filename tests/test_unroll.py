@@ -6,6 +6,11 @@ import pytest
 import tensorflow as tf
 
 from lbt_tf import networks, unroll
+from lbt_tf.estimators import ESTIMATORS as registered_estimators
+from lbt_tf.estimators.flow import SplineFlow
+from lbt_tf.estimators.iwae import IWAE
+from lbt_tf.estimators.kde import KernelDensity
+from lbt_tf.estimators.mixture import GaussianMixture
 from lbt_tf.estimators.vae import VAE
 from lbt_tf.trainers.base import zeros_where_unconnected
 from lbt_tf.trainers.lbt import LBT
@@ -13,15 +18,30 @@ from lbt_tf.trainers.lbt import LBT
 NOISE_DIM = 3
 
 
+# Every registered estimator, float64 and small enough for finite differences.
+ESTIMATORS = {
+    "vae": lambda: VAE(2, 2, [4], "tanh", "gaussian", decoder_variance=0.5,
+                       dtype="float64"),
+    "iwae": lambda: IWAE(2, 2, [4], "tanh", "gaussian", decoder_variance=0.5,
+                         importance_samples=3, dtype="float64"),
+    "flow": lambda: SplineFlow(2, couplings=2, bins=4, hidden_units=[4],
+                               spline_range=3.0, dtype="float64"),
+    "mixture": lambda: GaussianMixture(2, components=3, extent=2.0, dtype="float64"),
+    "kde": lambda: KernelDensity(0.7, dtype="float64"),
+}
+
+
+def test_every_registered_estimator_is_checked_here():
+  assert set(ESTIMATORS) == set(registered_estimators.names())
+
+
 def tiny_lbt(unroll_steps, estimator_optimizer, stop_second_moment=False,
-             seed=0):
+             seed=0, estimator="vae", unroll_lr=None):
   """LBT on float64 networks small enough for finite differences."""
   keras.utils.set_random_seed(seed)
   generator = networks.mlp_generator(NOISE_DIM, 2, [5], "tanh", dtype="float64")
-  estimator = VAE(2, 2, [4], "tanh", "gaussian", decoder_variance=0.5,
-                  dtype="float64")
-  trainer = LBT(generator, estimator, NOISE_DIM, estimator_steps=2,
-                unroll_steps=unroll_steps,
+  trainer = LBT(generator, ESTIMATORS[estimator](), NOISE_DIM, estimator_steps=2,
+                unroll_steps=unroll_steps, unroll_lr=unroll_lr,
                 stop_second_moment=stop_second_moment, seed=seed)
   trainer.compile(keras.optimizers.Adam(1e-2), estimator_optimizer)
   return trainer
@@ -57,12 +77,23 @@ def directional_derivative(trainer, real, direction, h=1e-5):
   return (values[0] - values[1]) / (2 * h)
 
 
+@pytest.mark.parametrize("estimator", [e for e in ESTIMATORS if e != "kde"])
 @pytest.mark.parametrize("optimizer_name", ["sgd", "adam"])
 @pytest.mark.parametrize("unroll_steps", [1, 3])
-def test_hypergradient_matches_finite_differences(optimizer_name, unroll_steps):
+def test_hypergradient_matches_finite_differences(optimizer_name, unroll_steps, estimator):
   optimizer = (keras.optimizers.SGD(0.05) if optimizer_name == "sgd"
                else keras.optimizers.Adam(0.05))
-  trainer = tiny_lbt(unroll_steps, optimizer)
+  # the unroll at its own rate, as the authors' schedule does
+  trainer = tiny_lbt(unroll_steps, optimizer, estimator=estimator, unroll_lr=0.03)
+  check_against_finite_differences(trainer)
+
+
+def test_the_closed_form_teacher_gradient_matches_finite_differences():
+  """KDE: theta*(phi) is the samples, so d f_G / d phi is exact."""
+  check_against_finite_differences(tiny_lbt(2, None, estimator="kde"))
+
+
+def check_against_finite_differences(trainer):
   real = real_batch()
   trainer.update_helpers([real])  # Adam now has non-zero moments to continue from
   _, grads = objective_and_gradient(trainer, real)
@@ -138,3 +169,27 @@ def test_unsupported_optimizer_is_refused_clearly():
   optimizer.build(variables)
   with pytest.raises(ValueError, match="cannot unroll through RMSprop"):
     unroll.differentiable_twin(optimizer, variables)
+
+
+def test_the_unroll_runs_at_its_own_learning_rate():
+  """The authors' schedule: real steps at 3e-4, the unroll at 1e-4. The twin
+  with learning_rate=1e-4 continues the live Adam state exactly as an Adam
+  at 1e-4 holding that state would."""
+  rng = np.random.default_rng(0)
+  start = rng.normal(size=(3, 2)).astype("float32")
+  real_steps, unrolled = keras.Variable(start), keras.Variable(start)
+  fast = keras.optimizers.Adam(3e-4, beta_1=0.5)
+  slow = keras.optimizers.Adam(1e-4, beta_1=0.5)
+  for optimizer, variable in ((fast, real_steps), (slow, unrolled)):
+    optimizer.build([variable])
+  for _ in range(4):  # the same history of gradients for both
+    g = tf.constant(rng.normal(size=(3, 2)).astype("float32"))
+    fast.apply_gradients([(g, real_steps)])
+    slow.apply_gradients([(g, unrolled)])
+  # slow's moments equal fast's (Adam's moments do not depend on the rate)
+  twin, state = unroll.differentiable_twin(fast, [real_steps], learning_rate=1e-4)
+  params = [tf.convert_to_tensor(unrolled)]
+  g = tf.constant(rng.normal(size=(3, 2)).astype("float32"))
+  params, _ = twin.step(params, [g], state)
+  slow.apply_gradients([(g, unrolled)])
+  np.testing.assert_allclose(params[0].numpy(), unrolled.numpy(), rtol=1e-6, atol=1e-7)

@@ -90,8 +90,8 @@ class SplineFlow(Estimator):
         knot_slopes=MIN_SLOPE + tf.nn.softplus(slopes + SLOPE_SHIFT),
         range_min=-BASE_STDS)
 
-  def call(self, inputs):
-    x, _ = inputs  # no noise: the likelihood is exact
+  def transform(self, x):
+    """(u, log |det du/dx|): x mapped to the base space."""
     u = x / self.data_scale
     log_det = -self.data_dim * math.log(self.data_scale)
     for i in range(len(self.conditioners)):
@@ -99,6 +99,11 @@ class SplineFlow(Estimator):
       spline = self.spline(i, given)
       log_det += tf.reduce_sum(spline.forward_log_det_jacobian(changed, event_ndims=0), -1)
       u = self._join(spline.forward(changed), given, i)
+    return u, log_det
+
+  def call(self, inputs):
+    x, _ = inputs  # no noise: the likelihood is exact
+    u, log_det = self.transform(x)
     base = -0.5 * tf.reduce_sum(tf.square(u), -1) - 0.5 * self.data_dim * math.log(2 * math.pi)
     return base + log_det
 

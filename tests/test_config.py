@@ -1,0 +1,125 @@
+"""The run configuration, in process: presets, overrides, parsing, checks,
+derived periods, and a --help that needs no TensorFlow."""
+
+import dataclasses
+import re
+import subprocess
+import sys
+
+import pytest
+
+from lbt_tf import config as config_lib
+from lbt_tf.data import datasets
+
+
+def test_a_preset_overrides_the_defaults_and_the_command_line_the_preset():
+  config = config_lib.make_config("grid", {"std": 0.02})
+  assert (config.layout, config.num_modes, config.std) == ("grid", 100, 0.02)
+  assert config.noise_dim == config_lib.Config.noise_dim  # not in the preset
+
+
+def test_folder_paths_name_the_folder_preset():
+  config = config_lib.make_config("folder:/data/faces", {})
+  assert (config.dataset, config.data_dir) == ("folder", "/data/faces")
+
+
+@pytest.mark.parametrize("name, text, value", [
+    ("steps", "300", 300), ("std", "0.05", 0.05), ("generator_units", "64, 32", (64, 32)),
+    ("jit_compile", "yes", True), ("stop_second_moment", "off", False),
+    ("estimator", "flow", "flow")])
+def test_command_line_text_becomes_the_fields_type(name, text, value):
+  assert config_lib.parse_value(name, text) == value
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("steps", "1e3", "--steps: expected an integer, got '1e3'"),
+    ("generator_units", "64,0", "--generator-units: expected comma-separated positive"),
+    ("jit_compile", "maybe", "--jit-compile: expected true or false")])
+def test_unparseable_text_is_refused_in_one_line(name, text, message):
+  with pytest.raises(ValueError, match=message):
+    config_lib.parse_value(name, text)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"method": "vae"}, "unknown method 'vae'; choose from lbt, lbt-gan"),
+    ({"estimator": "gmm"}, "unknown estimator 'gmm'"),
+    ({"radius": float("nan")}, "--radius must be a finite number"),
+    ({"std": float("inf")}, "--std must be a finite number"),
+    ({"std": 0.0}, "--std must be positive"),
+    ({"layout": "spiral"}, "unknown --layout 'spiral'"),
+    ({"activation": "foo"}, "unknown --activation 'foo'"),
+    ({"num_modes": 0}, "--num-modes must be at least 1"),
+    ({"layout": "grid", "num_modes": 10}, "square number of modes"),
+    ({"generator_beta1": 1.0}, "--generator-beta1 must be in [0, 1)"),
+    ({"unroll_lr": -1e-4}, "--unroll-lr must be >= 0"),
+    ({"flow_bins": 1}, "--flow-bins must be at least 2"),
+    ({"steps": 1000, "eval_every": 300}, "must be a multiple of --eval-every"),
+])
+def test_bad_values_are_refused_with_the_flag_named(overrides, message):
+  with pytest.raises(ValueError, match=re.escape(message)):
+    config_lib.make_config("ring", overrides)
+
+
+def test_unknown_datasets_list_the_known_ones():
+  with pytest.raises(ValueError, match="unknown dataset 'moons'; choose from celeb_a, "
+                                       "cifar10, folder, grid, mnist, ring"):
+    config_lib.make_config("moons", {})
+
+
+def test_periods_are_derived_from_steps_and_never_stored_shrunk():
+  short = config_lib.make_config("ring", {"steps": 50})
+  assert (short.eval_period, short.checkpoint_period, short.execution_steps) == (50, 50, 10)
+  assert short.eval_every == 500  # stored as chosen: extending the run keeps it
+  longer = config_lib.make_config("ring", {"steps": 100})
+  assert short.differences(longer) == []  # only --steps differs: the same run
+  assert longer.eval_period == 100
+  odd = config_lib.make_config("ring", {"steps": 1200, "eval_every": 400,
+                                        "checkpoint_every": 300})
+  assert odd.execution_steps == 10  # divides both periods
+  assert config_lib.make_config("ring", {"steps": 4}).execution_steps == 2
+
+
+def test_differences_name_each_setting_and_ignore_where_things_are():
+  a = config_lib.make_config("ring", {})
+  b = config_lib.make_config("ring", {"unroll_steps": 3, "data_dir": "/elsewhere",
+                                      "steps": 10})
+  assert a.differences(b) == ["unroll_steps: 5 vs 3"]
+
+
+def test_a_saved_config_round_trips_and_unknown_settings_are_refused():
+  config = config_lib.make_config("grid", {"estimator": "flow", "estimator_units": (64,)})
+  assert config_lib.Config.from_json(config.to_json()) == config
+  with pytest.raises(ValueError, match="unknown settings colour"):
+    config_lib.Config.from_json('{"colour": "blue"}')
+
+
+def test_every_setting_is_documented_and_in_exactly_one_help_group():
+  grouped = [name for _, names in config_lib.GROUPS for name in names]
+  fields = [f.name for f in dataclasses.fields(config_lib.Config) if f.name != "dataset"]
+  assert sorted(grouped) == sorted(fields)
+  assert all(f.metadata.get("help") for f in dataclasses.fields(config_lib.Config))
+
+
+def test_every_preset_describes_its_data_and_makes_a_valid_config():
+  for name in datasets.names():
+    dataset = datasets.get(name)
+    assert dataset.kind in datasets.KINDS
+    overrides = {"data_dir": "/somewhere"} if name == "folder" else {}
+    config_lib.make_config(name, overrides)
+
+
+def test_help_shows_the_chosen_presets_values_without_tensorflow():
+  code = ("import sys\n"
+          "from lbt_tf import train\n"
+          "try:\n"
+          "  train.parse_config(['--dataset', 'grid', '--help'])\n"
+          "except SystemExit:\n"
+          "  pass\n"
+          "print('TF LOADED' if 'tensorflow' in sys.modules else 'no tensorflow')\n")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120)
+  out = result.stdout
+  assert out.strip().endswith("no tensorflow"), out[-500:]
+  assert "2-D mixture (defaults: the grid preset):" in out
+  assert "--num-modes VALUE" in out and "[100]" in out and "[0.01]" in out
+  assert "density estimator (defaults: the grid preset):" in out
