@@ -1,73 +1,123 @@
-"""Cost of one training iteration: every method against a plain GAN.
+"""Cost of one training iteration, side by side, against a plain GAN.
 
-Times, side by side in one process and at the same sizes (the ring preset
-unless overridden), the steady-state seconds per iteration of each method and
-the time to trace and compile the LBT step for K = 5 and K = 20, then prints
-ratios. Run:
+Times, in one process and at the ring preset's sizes (batch 512), the
+steady-state milliseconds per iteration and the first call (trace, compile
+and 10 iterations) of:
 
-  python benchmarks/iteration_cost.py [--batch-size 512] [--iterations 200]
+  methods          every registered method (LBT with the preset's VAE);
+  estimators       LBT-GAN with each estimator;
+  hypergradients   LBT-GAN with each way of differentiating the teaching step;
+
+then, each in a fresh process (peak memory is per process), LBT-GAN with
+K = 5, 20 and 50 unrolled steps, symbolic loop and Python loop: first-call
+seconds and the process's peak resident memory. Prints ratios; run alone
+on the machine.
+
+  python benchmarks/iteration_cost.py [--iterations 50] [--skip-flow]
 """
 
 import argparse
 import json
 import os
+import resource
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from lbt_tf import config as config_lib  # pylint: disable=g-import-not-at-top
-from lbt_tf.data import mixtures
-from lbt_tf import train_lib
+ESTIMATOR_ROWS = ("vae", "iwae", "flow", "mixture", "kde")
+HYPERGRADIENT_ROWS = {
+    "unroll (symbolic loop)": {"hypergradient": "unroll"},
+    "unroll (python loop)": {"hypergradient": "unroll", "unroll_loop": "python"},
+    "truncated, T = 1": {"hypergradient": "truncated", "truncate_steps": 1},
+    "implicit, 10 CG steps": {"hypergradient": "implicit"},
+}
 
 
-def time_method(method, iterations, repeats, **overrides):
-  """(first call seconds = trace + compile + one execution, s/iteration)."""
-  spe = overrides.get("steps_per_execution", 10)
-  config = config_lib.make_config("ring", dict(
-      method=method, steps=iterations, eval_every=iterations, **overrides))
+def time_run(iterations, repeats=2, **overrides):
+  """(first call seconds, best seconds per iteration) of one configuration."""
+  from lbt_tf import config as config_lib, train_lib  # pylint: disable=g-import-not-at-top
+  from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+  config = config_lib.make_config("ring", dict(overrides, steps=100, eval_every=100))
   trainer = train_lib.build_trainer(config)
   data = mixtures.training_batches(mixtures.of_config(config),
-                                   config.batch_size, config.seed)
+                                   config.batch_size * trainer.batches_per_iteration, 0)
   start = time.perf_counter()
-  trainer.fit(data, steps_per_epoch=spe, epochs=1, verbose=0)
+  trainer.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
   first = time.perf_counter() - start
-  per_iteration = []
+  best = float("inf")
   for _ in range(repeats):
     start = time.perf_counter()
     trainer.fit(data, steps_per_epoch=iterations, epochs=1, verbose=0)
-    per_iteration.append((time.perf_counter() - start) / iterations)
-  return first, min(per_iteration)
+    best = min(best, (time.perf_counter() - start) / iterations)
+  return first, best
+
+
+def print_table(title, rows, gan_ms):
+  print(f"\n{title}")
+  print(f"{'':<28}{'ms/iteration':>14}{'x GAN':>8}{'first call s':>14}")
+  for name, (first, per) in rows.items():
+    print(f"{name:<28}{1e3 * per:>14.1f}{1e3 * per / gan_ms:>8.1f}{first:>14.1f}")
+
+
+def one_process(k, loop):
+  """First-call seconds and peak memory (MiB) of LBT-GAN with K steps, in
+  this process (run as a child)."""
+  first, _ = time_run(1, repeats=0, method="lbt-gan", unroll_steps=k, unroll_loop=loop)
+  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  print(json.dumps({"first_s": first, "peak_mib": peak}))
+
+
+def in_fresh_process(k, loop):
+  out = subprocess.run([sys.executable, __file__, "--child", str(k), loop],
+                       capture_output=True, text=True, check=True)
+  return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--batch-size", type=int, default=512)
-  parser.add_argument("--iterations", type=int, default=200)
-  parser.add_argument("--repeats", type=int, default=2)
-  parser.add_argument("--jit-compile", action="store_true")
+  parser.add_argument("--iterations", type=int, default=50)
+  parser.add_argument("--skip-flow", action="store_true",
+                      help="leave out the spline flow (about 2 minutes to compile)")
+  parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
   parser.add_argument("--json", help="also write the numbers here")
   args = parser.parse_args()
-  sizes = dict(batch_size=args.batch_size, jit_compile=args.jit_compile)
+  if args.child:
+    one_process(int(args.child[0]), args.child[1])
+    return
 
-  results = {}
-  for method in ("gan", *(m for m in config_lib.METHODS if m != "gan")):
-    first, per_it = time_method(method, args.iterations, args.repeats, **sizes)
-    results[method] = {"first_call_s": first, "ms_per_iteration": 1e3 * per_it}
-  for k in (5, 20):
-    first, per_it = time_method("lbt-gan", 10, 1, unroll_steps=k, **sizes)
-    results[f"lbt-gan K={k}"] = {"first_call_s": first,
-                                 "ms_per_iteration": 1e3 * per_it}
+  from lbt_tf.methods import METHODS  # pylint: disable=g-import-not-at-top
+  results = {"methods": {}, "estimators": {}, "hypergradients": {}, "unroll_length": {}}
+  for method in ("gan",) + tuple(m for m in METHODS.names() if m != "gan"):
+    results["methods"][method] = time_run(args.iterations, method=method)
+  gan_ms = 1e3 * results["methods"]["gan"][1]
+  for estimator in ESTIMATOR_ROWS:
+    if not (estimator == "flow" and args.skip_flow):
+      results["estimators"][estimator] = time_run(args.iterations, method="lbt-gan",
+                                                  estimator=estimator)
+  for name, overrides in HYPERGRADIENT_ROWS.items():
+    results["hypergradients"][name] = time_run(args.iterations, method="lbt-gan", **overrides)
 
-  gan = results["gan"]["ms_per_iteration"]
-  print(f"\nbatch {args.batch_size}, ring preset sizes, jit_compile="
-        f"{args.jit_compile}, best of {args.repeats} x {args.iterations} iterations")
-  print(f"{'method':<16}{'ms/iteration':>14}{'x GAN':>8}{'compile s':>11}")
-  for name, r in results.items():
-    print(f"{name:<16}{r['ms_per_iteration']:>14.1f}"
-          f"{r['ms_per_iteration'] / gan:>8.2f}{r['first_call_s']:>11.1f}")
-  k5, k20 = results["lbt-gan K=5"], results["lbt-gan K=20"]
-  print(f"compile time K=20 / K=5: {k20['first_call_s'] / k5['first_call_s']:.2f}")
+  print(f"ring preset sizes (batch 512, K = 5, M = 2), best of 2 x {args.iterations} iterations")
+  print_table("methods", results["methods"], gan_ms)
+  print_table("LBT-GAN, by estimator", results["estimators"], gan_ms)
+  print_table("LBT-GAN (VAE), by hypergradient", results["hypergradients"], gan_ms)
+
+  print("\nLBT-GAN by unroll length K, each in a fresh process")
+  print(f"{'K':>4}{'loop':>10}{'first call s':>14}{'peak MiB':>10}")
+  for loop in ("symbolic", "python"):
+    for k in (1, 5, 20, 50):
+      row = results["unroll_length"][f"{loop} K={k}"] = in_fresh_process(k, loop)
+      print(f"{k:>4}{loop:>10}{row['first_s']:>14.1f}{row['peak_mib']:>10.0f}")
+  for loop in ("symbolic", "python"):
+    rows = {k: results["unroll_length"][f"{loop} K={k}"] for k in (1, 5, 20, 50)}
+    grow = lambda k: rows[k]["peak_mib"] - rows[1]["peak_mib"]
+    print(f"{loop}: first call K=20 / K=5 {rows[20]['first_s'] / rows[5]['first_s']:.2f}, "
+          f"K=50 / K=5 {rows[50]['first_s'] / rows[5]['first_s']:.2f}; peak memory "
+          f"K=20 / K=5 {rows[20]['peak_mib'] / rows[5]['peak_mib']:.2f} "
+          f"(above K=1: {grow(5):.0f} MiB at K=5, {grow(20):.0f} at K=20, {grow(50):.0f} at K=50)")
   if args.json:
     with open(args.json, "w") as f:
       json.dump(results, f, indent=2)

@@ -91,6 +91,9 @@ def main(argv=None):
   if args.grpc and ":" not in args.grpc:
     parser.error(f"--grpc needs HOST:PORT, got {args.grpc!r}")
   with cli.errors_in_one_line(prog):
+    if args.grpc:  # its protos need TensorFlow: load it quietly first
+      with cli.quiet_native_stderr():
+        import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
     try:
       if args.rest:
         samples = rest_predict(args.rest, args.model,

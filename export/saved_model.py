@@ -21,7 +21,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from lbt_tf.errors import first_line
+from lbt_tf.errors import reason
 from lbt_tf.export.generators import METADATA_FILE, versions
 
 
@@ -63,8 +63,9 @@ def export_generator(generator: keras.Model, noise_dim: int, base,
   archive.track(generator)
   archive.add_endpoint("serving_default", serve)
   archive.add_endpoint("sample", sample)
-  staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}-", dir=base))
+  staging = None
   try:
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}-", dir=base))
     archive.write_out(str(staging), verbose=False)
     metadata = dict(metadata or {}, noise_dim=noise_dim)
     (staging / "assets").mkdir(exist_ok=True)
@@ -72,11 +73,13 @@ def export_generator(generator: keras.Model, noise_dim: int, base,
     staging.chmod(0o755)  # mkdtemp's 0700 would hide it from a serving user
     os.rename(staging, target)  # atomic: the version appears whole or not at all
   except (OSError, tf.errors.OpError) as e:  # a full disk, most often
-    shutil.rmtree(staging, ignore_errors=True)
-    raise OSError(f"could not write the export {target} ({first_line(e, 200)}); "
+    if staging:
+      shutil.rmtree(staging, ignore_errors=True)
+    raise OSError(f"could not write the export {target} ({reason(e)}); "
                   "nothing was left behind: free some space and export again "
                   "(python -m lbt_tf.export --workdir RUN --export-dir BASE)") from None
   except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
+    if staging:
+      shutil.rmtree(staging, ignore_errors=True)
     raise
   return target

@@ -20,7 +20,7 @@ import tempfile
 
 import tensorflow as tf
 
-from lbt_tf.errors import first_line
+from lbt_tf.errors import first_line, reason
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "checkpoint"  # TensorFlow's index of the checkpoints
@@ -98,15 +98,15 @@ class Checkpointer:
     files = checkpoint_files(self.directory)
     state_file = self.directory / STATE_FILE
     try:
+      # None when the file is missing, or damaged (TensorFlow logs a parse error)
       state = tf.train.get_checkpoint_state(str(self.directory))
-      listed = [p for p in (state.all_model_checkpoint_paths if state else [])]
+      reason = "unreadable"
     except Exception as e:  # pylint: disable=broad-except
-      # A damaged state file raises a text-format ParseError (or worse).
-      listed, reason = None, first_line(e, 120)
-    if self.writer and files and (listed is None or
-                                  [pathlib.Path(p).name for p in listed] !=
-                                  [pathlib.Path(p).name for p in files]):
-      if listed is None and state_file.exists():
+      state, reason = None, first_line(e, 120)
+    damaged = state is None and state_file.exists()
+    listed = [pathlib.Path(p).name for p in state.all_model_checkpoint_paths] if state else []
+    if self.writer and files and (damaged or listed != [pathlib.Path(p).name for p in files]):
+      if damaged:
         aside = unique_aside(state_file)
         shutil.copyfile(state_file, aside)
         report(f"the checkpoint index {state_file} is damaged ({reason}); kept it "
@@ -131,7 +131,7 @@ class Checkpointer:
       kept = manager.latest_checkpoint
       raise CheckpointError(
           f"could not write the checkpoint {manager.directory}/ckpt-{step} "
-          f"({first_line(e, 200)}); "
+          f"({reason(e)}); "
           + (f"{kept} is kept; " if kept else "")
           + "free some space and run the same command to resume") from None
 

@@ -175,7 +175,6 @@ IMAGE_METRICS = (("modes_covered", "modes (>= 1 sample)", "{:.1f}"),
                  ("fid", "FID", "{:.1f}"),
                  ("kid", "KID", "{:.4f}"),
                  ("iterations_per_second", "it/s", "{:.2f}"))
-GRID_SAMPLES = 64  # images per method in the samples figure
 
 
 def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]:
@@ -282,11 +281,11 @@ def write_report(comparison: Comparison, workdir, density_samples: int = 200_000
     if config.data.is_image:
       data = image_data.load(config.data, config.data_dir, config.image_size)
       rows = np.random.default_rng(config_lib.EVAL_SEED).choice(len(data.images),
-                                                                GRID_SAMPLES)
+                                                                plots.GRID_SAMPLES)
       samples[dataset] = {"data": data.images[rows]}
       for method, runs in methods.items():
         samples[dataset][f"{method} (seed {runs[0]['seed']})"] = _export_samples(
-            runs[0], GRID_SAMPLES)
+            runs[0], plots.GRID_SAMPLES)
     else:
       mixture = mixtures.of_config(config)
       panels = {"data": mixture.sample(density_samples,

@@ -22,6 +22,9 @@ from lbt_tf.methods import METHODS
 
 PRESETS_DIR = datasets.PRESETS_DIR
 ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
+HYPERGRADIENTS = ("unroll", "truncated", "implicit")  # as in lbt_tf.hypergradient
+SOLVERS = ("cg", "neumann")
+LOOPS = ("symbolic", "python")
 LIKELIHOODS = ("gaussian", "bernoulli")
 LAYOUTS = ("ring", "grid")
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "selu", "sigmoid", "softplus",
@@ -74,9 +77,10 @@ class Config:
   flow_bins: int = setting(32, "flow: spline bins")
   flow_range: float = setting(0.0, "flow: splines act on [-r, r] (0: the data's extent)")
   mixture_components: int = setting(128, "mixture: Gaussian components")
-  kde_bandwidth: float = setting(0.1, "kde: kernel bandwidth (the first, if annealed)")
-  kde_final_bandwidth: float = setting(0.0, "kde: bandwidth after annealing (0: constant)")
-  kde_anneal_steps: int = setting(0, "kde: iterations to anneal the bandwidth over")
+  kde_bandwidth: float = setting(
+      0.0, "kde: kernel bandwidth, the first if annealed (0: half the distance between modes)")
+  kde_final_bandwidth: float = setting(0.0, "kde: bandwidth after annealing (0: half the modes' std)")
+  kde_anneal_steps: int = setting(0, "kde: iterations to shrink it over (0: constant)")
   # optimisers (Adam everywhere, as in the paper)
   generator_lr: float = setting(1e-3, "generator Adam learning rate")
   generator_beta1: float = setting(0.5, "generator Adam beta1")
@@ -92,6 +96,13 @@ class Config:
   unroll_steps: int = setting(5, "K: unrolled steps (unrolled-gan: of D)")
   unroll_lr: float = setting(0.0, "learning rate of the K unrolled steps (0: estimator_lr)")
   stop_second_moment: bool = setting(True, "unrolled Adam: second moment as a constant")
+  hypergradient: str = setting("unroll", "unroll, truncated or implicit (lbt_tf/hypergradient.py)")
+  unroll_loop: str = setting("symbolic", "symbolic (tf.while_loop, steps recomputed) or python")
+  truncate_steps: int = setting(1, "truncated: T, the last T of the K steps differentiated")
+  implicit_iterations: int = setting(10, "implicit: conjugate-gradient (or Neumann) iterations")
+  implicit_damping: float = setting(1e-3, "implicit: added to the Hessian's diagonal")
+  implicit_solver: str = setting("cg", "implicit: cg or neumann")
+  implicit_step: float = setting(1e-3, "implicit, neumann: alpha (below 2 / largest eigenvalue)")
   adversarial_weight: float = setting(0.1, "lbt-gan: lambda_G")
   teaching_warmup: int = setting(0, "iterations before the teaching term counts")
   # baselines
@@ -137,6 +148,8 @@ class Config:
     METHODS.check(self.method)
     ESTIMATORS.check(self.estimator)
     for name, choices in (("estimator_optimizer", ESTIMATOR_OPTIMIZERS),
+                          ("hypergradient", HYPERGRADIENTS), ("implicit_solver", SOLVERS),
+                          ("unroll_loop", LOOPS),
                           ("decoder_likelihood", LIKELIHOODS),
                           ("layout", LAYOUTS), ("activation", ACTIVATIONS)):
       if getattr(self, name) not in choices:
@@ -150,7 +163,7 @@ class Config:
                     "eval_every", "checkpoint_every", "pack", "generator_width",
                     "discriminator_width", "eval_samples", "final_eval_samples",
                     "steps_per_execution", "importance_samples", "flow_couplings",
-                    "mixture_components")
+                    "mixture_components", "truncate_steps", "implicit_iterations")
     for name in at_least_one:
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
@@ -158,13 +171,14 @@ class Config:
       raise ValueError(f"--flow-bins must be at least 2, got {self.flow_bins}")
     non_negative = ("estimator_steps", "unroll_steps", "teaching_warmup", "image_size",
                     "fid_samples", "flow_range", "kde_final_bandwidth",
-                    "kde_anneal_steps", "unroll_lr", "discriminator_steps",
-                    "generator_clipnorm", "adversarial_weight", "gradient_penalty")
+                    "kde_anneal_steps", "unroll_lr", "discriminator_steps", "kde_bandwidth",
+                    "generator_clipnorm", "adversarial_weight", "gradient_penalty",
+                    "implicit_damping")
     for name in non_negative:
       if getattr(self, name) < 0:
         raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
     positive = ("std", "radius", "spacing", "decoder_variance", "generator_lr",
-                "discriminator_lr", "estimator_lr", "kde_bandwidth")
+                "discriminator_lr", "estimator_lr", "implicit_step")
     for name in positive:
       if not getattr(self, name) > 0:
         raise ValueError(f"--{flag(name)} must be positive, got {getattr(self, name)}")
@@ -216,6 +230,8 @@ GROUPS = (
     ("learning by teaching", ("estimator_steps", "unroll_steps", "unroll_lr",
                               "stop_second_moment", "adversarial_weight",
                               "teaching_warmup")),
+    ("hypergradient", ("hypergradient", "unroll_loop", "truncate_steps", "implicit_iterations",
+                       "implicit_damping", "implicit_solver", "implicit_step")),
     ("baselines", ("pack", "gradient_penalty")),
     ("evaluation and speed", ("eval_every", "checkpoint_every", "eval_samples",
                               "final_eval_samples", "fid_samples",

@@ -15,6 +15,17 @@ def first_line(error: BaseException, limit: int = None) -> str:
   return line[:limit] if limit else line
 
 
+def reason(error: BaseException) -> str:
+  """Why an input/output operation failed, in a few words: an OSError's
+  strerror ("No space left on device"), or the cause at the end of a
+  TensorFlow error's first line, without its graph-node and op tags."""
+  if isinstance(error, OSError) and error.strerror:
+    return error.strerror
+  line = re.sub(r"\{\{[^}]*\}\}\s*", "", first_line(error))
+  line = re.sub(r"\s*\[Op:\w+\]", "", line).strip()
+  return line.rsplit("; ", 1)[-1]
+
+
 class UserError(Exception):
   """An error whose message tells the user what happened and what to do."""
 

@@ -66,7 +66,13 @@ def write_rows(csv_path: pathlib.Path, rows: List[dict]):
 
 def append_row(csv_path: pathlib.Path, row: dict):
   """Append `row` (rewriting the file if it brings a new column)."""
-  csv_path = pathlib.Path(csv_path)
+  try:
+    _append_row(pathlib.Path(csv_path), row)
+  except OSError as e:  # a full disk: say which file
+    raise OSError(f"could not write {csv_path} ({e.strerror or e})") from None
+
+
+def _append_row(csv_path: pathlib.Path, row: dict):
   header = None
   if csv_path.exists() and csv_path.stat().st_size:
     with open(csv_path, newline="") as f:

@@ -41,8 +41,6 @@ class Parts:
     a `code_dim` noise code (VEEGAN's (z, x))."""
     c = self.config
     if self.data.is_image:
-      if code_dim:
-        raise ValueError("a joint (z, x) discriminator is an MLP: 2-D points only")
       packed = self.data.shape[:-1] + (self.data.shape[-1] * samples_per_input,)
       return networks.dcgan_discriminator(packed, c.discriminator_width)
     return networks.mlp_discriminator(code_dim + self.data_dim * samples_per_input,
@@ -75,6 +73,13 @@ class Parts:
     if c.estimator_optimizer == "sgd":
       return keras.optimizers.SGD(c.estimator_lr)
     return adam(c.estimator_lr, c.estimator_beta1)
+
+  def hypergradient(self):
+    from lbt_tf.hypergradient import Hypergradient  # pylint: disable=g-import-not-at-top
+    c = self.config
+    return Hypergradient(c.hypergradient, c.unroll_steps, c.unroll_loop, c.truncate_steps,
+                         c.implicit_iterations, c.implicit_damping, c.implicit_solver,
+                         c.implicit_step)
 
   def compile_options(self) -> dict:
     return dict(steps_per_execution=self.config.execution_steps,

@@ -55,8 +55,7 @@ def density_grid(rows: dict, path):
     if title:
       row_axes[0].set_ylabel(title, fontsize=13)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save(fig, path)
 
 
 CURVES = (("modes_covered", "# modes covered", "linear"),
@@ -104,8 +103,10 @@ def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",
   if title:
     fig.suptitle(title)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save(fig, path)
+
+
+GRID_SAMPLES = 64  # images in a sample grid
 
 
 def image_grid(images: np.ndarray, min_side: int = 512) -> np.ndarray:
@@ -129,9 +130,9 @@ def image_grid(images: np.ndarray, min_side: int = 512) -> np.ndarray:
 def save_image_grid(images, path):
   grid = image_grid(images)
   if grid.shape[-1] == 1:
-    plt.imsave(path, grid[..., 0], cmap="gray", vmin=0, vmax=255)
+    _named(path, lambda: plt.imsave(path, grid[..., 0], cmap="gray", vmin=0, vmax=255))
   else:
-    plt.imsave(path, grid)
+    _named(path, lambda: plt.imsave(path, grid))
 
 
 def image_panels(rows: dict, path):
@@ -154,5 +155,19 @@ def image_panels(rows: dict, path):
     row_axes[0].text(-0.05, 0.5, title, transform=row_axes[0].transAxes,
                      rotation=90, va="center", ha="right", fontsize=13)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  save(fig, path)
+
+
+def save(fig, path):
+  """Write a figure; a failure (a full disk) names the file."""
+  try:
+    _named(path, lambda: fig.savefig(path, dpi=110))
+  finally:
+    plt.close(fig)
+
+
+def _named(path, write):
+  try:
+    write()
+  except OSError as e:
+    raise OSError(f"could not write {path} ({e.strerror or e})") from None

@@ -7,6 +7,7 @@
 
 import contextlib
 import json
+import math
 import pathlib
 import time
 
@@ -74,12 +75,12 @@ def write_config(config: config_lib.Config, workdir: pathlib.Path):
   staging.replace(workdir / "config.json")  # atomic: never a half-written config
 
 
-def load_data(config: config_lib.Config):
+def load_data(config: config_lib.Config, report=print):
   """The training distribution: a 2-D mixture, or an image set in memory.
 
   Both draw batch i from (seed, i) with `tf_sample`."""
   if config.data.is_image:
-    return image_data.load(config.data, config.data_dir, config.image_size)
+    return image_data.load(config.data, config.data_dir, config.image_size, report)
   return mixtures.of_config(config)
 
 
@@ -127,7 +128,7 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
   check(config)
   if chief:
     check_workdir(config, workdir)
-  data = load_data(config)
+  data = load_data(config, report)
   with strategy.scope():
     trainer = build_trainer(config)
   checkpointer = checkpointing.Checkpointer(trainer, workdir, writer=chief)
@@ -207,8 +208,9 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
   write_json(workdir / "metrics.json", metrics)
   history = evaluation.history
   if history:
+    columns = {k: [row.get(k, math.nan) for row in history] for k in history[0]}
     plots.metric_curves(
-        {config.method: {k: [row[k] for row in history] for k in history[0]}},
+        {config.method: columns},
         workdir / "metrics.png", config.dataset,
         panels=plots.IMAGE_CURVES if config.data.is_image else plots.CURVES)
   return metrics
@@ -218,8 +220,12 @@ def write_json(path: pathlib.Path, values: dict):
   """Write `values` as JSON through a temporary file: a kill leaves the old
   file or the new one, never half of one."""
   staging = path.with_name(path.name + ".tmp")
-  staging.write_text(json.dumps(values, indent=2))
-  staging.replace(path)
+  try:
+    staging.write_text(json.dumps(values, indent=2))
+    staging.replace(path)
+  except OSError as e:
+    staging.unlink(missing_ok=True)
+    raise OSError(f"could not write {path} ({e.strerror or e})") from None
 
 
 def previous_export(base, step):

@@ -98,19 +98,6 @@ def differentiable_twin(optimizer: keras.optimizers.Optimizer, variables,
       "; the unroll supports Adam and plain SGD")
 
 
-def unroll_from(optimizer, variables, fit_loss, num_steps: int,
-                stop_second_moment: bool = True, learning_rate=None) -> Tensors:
-  """theta_K, starting where the live `variables` and their `optimizer` stand.
-
-  The variables and the optimizer's state are read, never written: the K
-  steps happen on tensors.
-  """
-  theta_0 = [tf.stop_gradient(tf.convert_to_tensor(v)) for v in variables]
-  twin, state = differentiable_twin(optimizer, variables, stop_second_moment,
-                                    learning_rate)
-  return unroll(fit_loss, theta_0, twin, state, num_steps)
-
-
 def unroll(fit_loss: Callable[[Tensors, int], tf.Tensor], params: Tensors,
            optimizer, state, num_steps: int) -> Tensors:
   """theta_K: `num_steps` differentiable optimizer steps that minimise `fit_loss`."""

@@ -9,15 +9,18 @@ from lbt_tf import config as config_lib
 from lbt_tf.data import mixtures
 from lbt_tf import networks, train_lib
 from lbt_tf.trainers.base import discriminator_loss, non_saturating_generator_loss
+from lbt_tf import hypergradient, unroll
+from lbt_tf.hypergradient import Hypergradient
 from lbt_tf.trainers.gan import PacGAN, UnrolledGAN, pack_samples
 from lbt_tf.trainers.veegan import VEEGAN, reconstruction_error
 
 
-def small_unrolled_gan(unroll_steps, dtype="float32"):
+def small_unrolled_gan(unroll_steps, dtype="float32", method="unroll"):
   keras.utils.set_random_seed(0)
   generator = networks.mlp_generator(4, 2, [8], dtype=dtype)
   discriminator = networks.mlp_discriminator(2, [8], dtype=dtype)
-  trainer = UnrolledGAN(generator, 4, discriminator, unroll_steps=unroll_steps,
+  trainer = UnrolledGAN(generator, 4, discriminator,
+                        hypergradient=Hypergradient(method, unroll_steps),
                         stop_second_moment=False)
   trainer.compile(keras.optimizers.Adam(1e-3),
                   keras.optimizers.Adam(0.05, beta_1=0.5))
@@ -31,17 +34,19 @@ def batch(dtype="float32", size=32):
 
 
 def unrolled_generator_loss(trainer, real, noise):
-  fake = trainer.generator(noise)
-  psi_K = trainer.unrolled_discriminator(real, fake)
-  return non_saturating_generator_loss(trainer.discriminate(fake, psi_K))
+  return trainer.unrolled_generator_loss(real, trainer.generator(noise))
 
 
 def test_unrolled_discriminator_is_where_real_adam_steps_take_it():
   trainer = small_unrolled_gan(unroll_steps=3)
   real, noise = batch()
   fake = trainer.generator(noise)
-  psi_K = trainer.unrolled_discriminator(real, fake)
   variables = trainer.discriminator.trainable_variables
+  twin, state = unroll.differentiable_twin(trainer.discriminator_optimizer, variables,
+                                           stop_second_moment=False)
+  psi_K = hypergradient.symbolic_unroll(
+      trainer.discriminator_fit_loss(real), [tf.convert_to_tensor(v) for v in variables],
+      twin, state, [tf.stack([fake] * 3)], 3)
   for _ in range(3):
     with tf.GradientTape() as tape:
       loss = discriminator_loss(trainer.discriminator(real),

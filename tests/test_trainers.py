@@ -9,6 +9,7 @@ from lbt_tf.metrics import mixture_metrics
 from lbt_tf.data import mixtures
 from lbt_tf import networks, train_lib
 from lbt_tf.export import generators
+from lbt_tf.hypergradient import Hypergradient
 from lbt_tf.estimators.vae import VAE
 from lbt_tf.trainers.lbt import LBT, LBTGAN
 
@@ -18,7 +19,8 @@ def small_lbt_gan(estimator_steps=3, unroll_steps=2):
   discriminator = networks.mlp_discriminator(2, [16])
   estimator = VAE(2, 4, [16])
   trainer = LBTGAN(generator, estimator, 8, discriminator,
-                   estimator_steps=estimator_steps, unroll_steps=unroll_steps)
+                   estimator_steps=estimator_steps,
+                   hypergradient=Hypergradient(steps=unroll_steps))
   trainer.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
                   keras.optimizers.Adam(1e-3), steps_per_execution=2)
   return trainer
@@ -36,7 +38,8 @@ def test_one_step_is_one_whole_iteration():
 
 def test_without_unrolling_lbt_gives_the_generator_no_signal():
   generator = networks.mlp_generator(8, 2, [16])
-  trainer = LBT(generator, VAE(2, 4, [16]), 8, estimator_steps=1, unroll_steps=0)
+  trainer = LBT(generator, VAE(2, 4, [16]), 8, estimator_steps=1,
+                hypergradient=Hypergradient(steps=0))
   trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
   before = [v.numpy().copy() for v in generator.trainable_variables]
   trainer.fit(mixtures.training_batches(mixtures.ring(), 64, 0),
@@ -51,7 +54,7 @@ def test_the_teaching_term_waits_for_its_warmup():
   ends (the estimator trains throughout), then the generator moves."""
   generator = networks.mlp_generator(8, 2, [16])
   trainer = LBT(generator, VAE(2, 4, [16]), 8, estimator_steps=1,
-                unroll_steps=1, teaching_warmup=3)
+                hypergradient=Hypergradient(steps=1), teaching_warmup=3)
   trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
   data = mixtures.training_batches(mixtures.ring(), 64, 0)
   before = [v.numpy().copy() for v in generator.trainable_variables]

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from lbt_tf import networks, unroll
+from lbt_tf.hypergradient import Hypergradient
 from lbt_tf.estimators import ESTIMATORS as registered_estimators
 from lbt_tf.estimators.flow import SplineFlow
 from lbt_tf.estimators.iwae import IWAE
@@ -41,7 +42,7 @@ def tiny_lbt(unroll_steps, estimator_optimizer, stop_second_moment=False,
   keras.utils.set_random_seed(seed)
   generator = networks.mlp_generator(NOISE_DIM, 2, [5], "tanh", dtype="float64")
   trainer = LBT(generator, ESTIMATORS[estimator](), NOISE_DIM, estimator_steps=2,
-                unroll_steps=unroll_steps, unroll_lr=unroll_lr,
+                hypergradient=Hypergradient(steps=unroll_steps), unroll_lr=unroll_lr,
                 stop_second_moment=stop_second_moment, seed=seed)
   trainer.compile(keras.optimizers.Adam(1e-2), estimator_optimizer)
   return trainer

@@ -10,6 +10,7 @@ exported, scored, plotted and compared like any method's.
 import keras
 import tensorflow as tf
 
+from lbt_tf import estimators
 from lbt_tf.estimators.base import Sampler
 from lbt_tf.trainers.base import GenerativeTrainer
 
@@ -33,8 +34,7 @@ class EstimatorFit(GenerativeTrainer):
 
   @classmethod
   def refuse(cls, config, data):
-    from lbt_tf.estimators import ESTIMATORS  # pylint: disable=g-import-not-at-top
-    ESTIMATORS.get(config.estimator).refuse(config, data)
+    estimators.refuse(config, data)
 
   def networks(self):
     return {"estimator": self.estimator}  # the sampler holds no weights of its own

@@ -10,7 +10,8 @@
 
 import tensorflow as tf
 
-from lbt_tf import replicas, unroll
+from lbt_tf import replicas
+from lbt_tf.hypergradient import Hypergradient
 from lbt_tf.trainers.base import GenerativeTrainer
 from lbt_tf.trainers.base import discriminator_loss
 from lbt_tf.trainers.base import non_saturating_generator_loss
@@ -107,31 +108,48 @@ class UnrolledGAN(GAN):
   differs from the GAN baseline. K = 0 is exactly the GAN.
   """
 
-  def __init__(self, generator, noise_dim, discriminator, unroll_steps: int = 5,
+  def __init__(self, generator, noise_dim, discriminator,
+               hypergradient: Hypergradient = Hypergradient(),
                stop_second_moment: bool = True, **kwargs):
-    if unroll_steps < 0:
-      raise ValueError(f"unroll_steps (K) must be >= 0, got {unroll_steps}")
+    if hypergradient.steps < 0:
+      raise ValueError(f"unroll steps (K) must be >= 0, got {hypergradient.steps}")
     super().__init__(generator, noise_dim, discriminator, **kwargs)
-    self.unroll_steps = unroll_steps
+    self.hypergradient = hypergradient
+    self.unroll_steps = hypergradient.steps
     self.stop_second_moment = stop_second_moment
 
   @classmethod
-  def settings(cls, config) -> dict:
-    return dict(super().settings(config), unroll_steps=config.unroll_steps,
-                stop_second_moment=config.stop_second_moment)
+  def from_config(cls, config, parts):
+    trainer = cls(parts.generator(), config.noise_dim, cls.new_discriminator(config, parts),
+                  hypergradient=parts.hypergradient(), **cls.settings(config))
+    trainer.compile(parts.generator_optimizer(), parts.discriminator_optimizer(),
+                    **parts.compile_options())
+    return trainer
 
-  def unrolled_discriminator(self, real, fake):
-    """psi_K: D's parameters after K differentiable updates on (real, fake)."""
-    def fit_loss(psi, step):  # D's own loss; `fake` depends on phi
-      del step  # the same batch at every step
+  @classmethod
+  def settings(cls, config) -> dict:
+    return dict(super().settings(config), stop_second_moment=config.stop_second_moment)
+
+  def discriminator_fit_loss(self, real):
+    """D's own loss under parameters psi, on `real` and one step's fake batch."""
+    def fit_loss(psi, step_inputs):
+      (fake,) = step_inputs
       return replicas.share_of_mean(discriminator_loss(
           self.discriminate(real, psi), self.discriminate(fake, psi)))
+    return fit_loss
 
-    return unroll.unroll_from(self.discriminator_optimizer,
-                              self.discriminator.trainable_variables, fit_loss,
-                              self.unroll_steps, self.stop_second_moment)
+  def unrolled_generator_loss(self, real, fake):
+    """-E[log D_{psi_K}(fake)], psi_K(phi) after K differentiable updates of
+    D on (real, fake) (Metz et al. reuse one batch for all K steps),
+    differentiated as `self.hypergradient` says."""
+    def generator_loss(psi):
+      return non_saturating_generator_loss(self.discriminate(fake, psi))
+
+    return self.hypergradient.objective(
+        generator_loss, self.discriminator_fit_loss(real),
+        [tf.stack([fake] * max(self.unroll_steps, 1))],
+        self.discriminator.trainable_variables, self.discriminator_optimizer,
+        self.stop_second_moment)
 
   def generator_objective(self, real):
-    fake = self.generate(tf.shape(real)[0])
-    psi_K = self.unrolled_discriminator(real, fake)
-    return non_saturating_generator_loss(self.discriminate(fake, psi_K))
+    return self.unrolled_generator_loss(real, self.generate(tf.shape(real)[0]))

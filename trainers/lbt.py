@@ -2,11 +2,15 @@
 
 Per iteration (Algorithm 1 of the paper):
   1. M ordinary updates of the estimator on fresh generator samples;
-  2. K differentiable updates from the estimator's current state (`unroll`),
-     at the unroll's own learning rate (the authors: a third of step 1's);
+  2. K differentiable updates from the estimator's current state, at the
+     unroll's own learning rate (the authors: a third of step 1's);
   3. one generator step that ascends f_G(theta_K(phi)), the likelihood the
      unrolled estimator gives real data, plus for LBT-GAN
      adversarial_weight * E_z[log D(G(z))] (Eq. 8) after one D update.
+
+How steps 2-3 are differentiated is `lbt_tf.hypergradient` (the unroll, a
+truncated unroll, or the implicit-function hypergradient at the live
+estimator).
 
 An estimator fitted in closed form (the KDE) has no steps 1-2: theta*(phi)
 is a formula of the generator's samples, and f_G(theta*(phi)) is exact.
@@ -15,7 +19,8 @@ is a formula of the generator's samples, and f_G(theta*(phi)) is exact.
 import keras
 import tensorflow as tf
 
-from lbt_tf import replicas, unroll
+from lbt_tf import estimators, replicas
+from lbt_tf.hypergradient import Hypergradient
 from lbt_tf.trainers.base import GenerativeTrainer
 from lbt_tf.trainers.base import non_saturating_generator_loss
 
@@ -26,7 +31,8 @@ class LBT(GenerativeTrainer):
 
   Args:
     estimator_steps: M, ordinary estimator updates per iteration.
-    unroll_steps: K, differentiable estimator updates in the teaching objective.
+    hypergradient: how the teaching objective is differentiated, with K
+      (`hypergradient.steps`, differentiable estimator updates);
     unroll_lr: the learning rate of the K unrolled updates (None: the
       estimator optimizer's).
     stop_second_moment: when unrolling Adam, treat the second moment as a
@@ -39,16 +45,17 @@ class LBT(GenerativeTrainer):
   adversarial = False  # LBT-GAN: with a discriminator term
 
   def __init__(self, generator: keras.Model, estimator, noise_dim: int,
-               estimator_steps: int = 2, unroll_steps: int = 5,
+               estimator_steps: int = 2, hypergradient: Hypergradient = Hypergradient(),
                unroll_lr: float = None, stop_second_moment: bool = True,
                discriminator=None, adversarial_weight: float = 0.0,
                teaching_warmup: int = 0, seed: int = 0, **kwargs):
     super().__init__(generator, noise_dim, discriminator, seed, **kwargs)
-    if estimator_steps < 0 or unroll_steps < 0:
-      raise ValueError("estimator_steps (M) and unroll_steps (K) must be >= 0")
+    if estimator_steps < 0 or hypergradient.steps < 0:
+      raise ValueError("estimator_steps (M) and unroll steps (K) must be >= 0")
     self.estimator = estimator
     self.estimator_steps = estimator_steps
-    self.unroll_steps = unroll_steps
+    self.hypergradient = hypergradient
+    self.unroll_steps = hypergradient.steps
     self.unroll_lr = unroll_lr
     self.stop_second_moment = stop_second_moment
     self.adversarial_weight = adversarial_weight
@@ -61,7 +68,7 @@ class LBT(GenerativeTrainer):
   def from_config(cls, config, parts):
     generator, estimator = parts.generator(), parts.estimator()
     settings = dict(estimator_steps=config.estimator_steps,
-                    unroll_steps=config.unroll_steps, unroll_lr=config.unroll_lr or None,
+                    hypergradient=parts.hypergradient(), unroll_lr=config.unroll_lr or None,
                     stop_second_moment=config.stop_second_moment,
                     teaching_warmup=config.teaching_warmup, seed=config.seed,
                     discriminator_steps=config.discriminator_steps or 1)
@@ -78,8 +85,7 @@ class LBT(GenerativeTrainer):
 
   @classmethod
   def refuse(cls, config, data):
-    from lbt_tf.estimators import ESTIMATORS  # pylint: disable=g-import-not-at-top
-    ESTIMATORS.get(config.estimator).refuse(config, data)
+    estimators.refuse(config, data)
 
   def networks(self):
     return dict(super().networks(), estimator=self.estimator)
@@ -122,15 +128,28 @@ class LBT(GenerativeTrainer):
     if self.estimator.closed_form:
       theta = self.estimator.fit(replicas.all_rows(tf.concat(fakes, axis=0)),
                                  self.generator_optimizer.iterations)
-    else:
-      def fit_loss(theta, step):  # -f_E(theta, phi) on the step's fresh samples
-        return replicas.share_of_mean(
-            -self.estimator_log_likelihood(fakes[step], theta))
+      return self.estimator_log_likelihood(real, theta)
+    batch = tf.shape(real)[0]
+    real_noise = self.estimator_noise(batch)  # the same for every use of f_G
+    noises = tf.reshape(self.estimator_noise(batch, len(fakes)),
+                        tf.concat([[len(fakes), batch], tf.shape(real_noise)[1:]], 0))
 
-      theta = unroll.unroll_from(
-          self.estimator_optimizer, self.estimator.trainable_variables, fit_loss,
-          self.unroll_steps, self.stop_second_moment, self.unroll_lr)
-    return self.estimator_log_likelihood(real, theta)
+    def f_G(theta):  # the real data's log-likelihood under theta
+      return self.estimator.mean_log_likelihood(theta, real, real_noise)
+
+    def fit_loss(theta, step_inputs):  # -f_E(theta, phi) on one step's samples
+      samples, noise = step_inputs
+      return replicas.share_of_mean(
+          -self.estimator.mean_log_likelihood(theta, samples, noise))
+
+    return self.hypergradient.objective(
+        f_G, fit_loss, [tf.stack(fakes), noises], self.estimator.trainable_variables,
+        self.estimator_optimizer, self.stop_second_moment, self.unroll_lr)
+
+  def estimator_noise(self, batch_size, count: int = 1):
+    """The estimator's noise for `count` batches (this replica's rows)."""
+    return replicas.this_replicas_rows(
+        lambda n: self.estimator.noise(n, self.seed_generator), batch_size, count)
 
   def generator_objective(self, real):
     adversarial = self.discriminator is not None and self.adversarial_weight

@@ -17,6 +17,7 @@ channel). Plain Python: `--help` and config validation stay light.
 
 import dataclasses
 import json
+import math
 import pathlib
 from typing import Optional, Tuple
 
@@ -93,12 +94,16 @@ def get(name: str) -> Dataset:
 class DataInfo:
   """What the networks of a run need to know of its data.
 
-  shape: one example's shape; extent: for points, a bound on |coordinate|
-  that holds the data (the modes plus 5 std), None for images.
+  shape: one example's shape. For points (a mixture), None for images:
+  extent, a bound on |coordinate| that holds the data (the modes plus 5 std);
+  mode_std, the modes' standard deviation; mode_spacing, the distance
+  between neighbouring modes.
   """
 
   shape: Tuple[int, ...]
   extent: Optional[float] = None
+  mode_std: Optional[float] = None
+  mode_spacing: Optional[float] = None
 
   @property
   def is_image(self) -> bool:
@@ -118,6 +123,8 @@ def data_info(config) -> DataInfo:
     return DataInfo(dataset.example_shape(config.image_size))
   if config.layout == "grid":  # modes up to (side - 1) / 2 spacings out
     reach = (round(config.num_modes ** 0.5) - 1) / 2 * config.spacing
+    spacing = config.spacing if config.num_modes > 1 else 0.0
   else:
     reach = config.radius
-  return DataInfo((2,), reach + 5 * config.std)
+    spacing = 2 * config.radius * math.sin(math.pi / config.num_modes) if config.num_modes > 1 else 0.0
+  return DataInfo((2,), reach + 5 * config.std, config.std, spacing)

@@ -98,8 +98,8 @@ def unavailable_message(name, data_dir, error) -> str:
   return f"dataset {name} is not available ({first}); {advice}"
 
 
-def folder_images(path, image_size: int = 64) -> tf.data.Dataset:
-  """Every image file under `path` (sorted), centre-cropped to image_size."""
+def image_files(path) -> list:
+  """Every image file under `path`, sorted; one-line errors if there are none."""
   folder = pathlib.Path(path)
   if not folder.is_dir():
     raise DatasetUnavailable(f"image folder {folder} does not exist")
@@ -108,13 +108,36 @@ def folder_images(path, image_size: int = 64) -> tf.data.Dataset:
   if not files:
     raise DatasetUnavailable(f"image folder {folder} holds no images "
                              f"({', '.join(IMAGE_EXTENSIONS)})")
+  return files
 
-  def load(file):
+
+def folder_images(path, image_size: int = 64) -> tf.data.Dataset:
+  """Every image file under `path` (sorted), centre-cropped to image_size,
+  labelled with its index in `image_files(path)`. A file that cannot be
+  decoded is left out (`load` names it)."""
+  def load(index, file):
     image = tf.io.decode_image(tf.io.read_file(file), channels=3,
                                expand_animations=False)
-    return center_crop_and_resize(image, image_size), tf.constant(-1, tf.int64)
+    return center_crop_and_resize(image, image_size), index
 
-  return tf.data.Dataset.from_tensor_slices(files).map(load)
+  files = image_files(path)
+  return (tf.data.Dataset.from_tensor_slices((tf.range(len(files), dtype=tf.int64), files))
+          .map(load).ignore_errors())
+
+
+def read_folder(path, image_size: int, report=print):
+  """(uint8 images, labels -1) of a folder; unreadable files are skipped and
+  named."""
+  files = image_files(path)
+  pixels, indices = to_arrays(folder_images(path, image_size))
+  skipped = sorted(set(range(len(files))) - set(indices.tolist()))
+  if len(skipped) == len(files):
+    raise DatasetUnavailable(f"no image in {path} could be read (e.g. {files[0]})")
+  if skipped:
+    names = ", ".join(pathlib.Path(files[i]).name for i in skipped[:5])
+    report(f"skipped {len(skipped)} unreadable image file(s) in {path}: {names}"
+           + (", ..." if len(skipped) > 5 else ""))
+  return pixels, np.full(len(pixels), -1, np.int64)
 
 
 def digits(source: str, data_dir=None):
@@ -171,10 +194,12 @@ def to_arrays(dataset: tf.data.Dataset):
   for x, y in as_bytes.as_numpy_iterator():
     images.append(x)
     labels.append(y)
+  if not images:
+    return np.zeros((0,), np.uint8), np.zeros((0,), np.int64)
   return np.concatenate(images), np.concatenate(labels).astype(np.int64)
 
 
-def load(dataset, data_dir: str = "", image_size: int = 0) -> ImageSet:
+def load(dataset, data_dir: str = "", image_size: int = 0, report=print) -> ImageSet:
   """The training set of an image dataset (a `datasets.Dataset`), in memory.
 
   data_dir: the TFDS data directory, or the folder of images for a folder
@@ -186,7 +211,7 @@ def load(dataset, data_dir: str = "", image_size: int = 0) -> ImageSet:
     if not data_dir:
       raise ValueError("--dataset folder needs the images: --dataset "
                        "folder:PATH or --data-dir PATH")
-    images = folder_images(data_dir, size)
+    return ImageSet(dataset.name, *read_folder(data_dir, size, report))
   elif kind == "stacked":
     # The dataset does not depend on the run's seed: every run, method and
     # seed trains on the same 128,000 images.

@@ -20,3 +20,8 @@ ESTIMATORS = Registry("estimator", {
     "mixture": "lbt_tf.estimators.mixture:GaussianMixture",
     "kde": "lbt_tf.estimators.kde:KernelDensity",
 })
+
+
+def refuse(config, data):
+  """The configured estimator's one-line refusal of `config` on `data`, if any."""
+  ESTIMATORS.get(config.estimator).refuse(config, data)

@@ -9,7 +9,6 @@ which equals the ELBO in expectation for k = 1 and tightens as k grows
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from lbt_tf.estimators.vae import VAE
@@ -25,11 +24,9 @@ class IWAE(VAE):
     self.importance_samples = importance_samples
 
   @classmethod
-  def from_config(cls, config, data):
-    return cls(int(np.prod(data.shape)), config.latent_dim, config.estimator_units,
-               config.activation, config.decoder_likelihood, config.decoder_variance,
-               config.learn_decoder_variance, data_shape=data.shape,
-               importance_samples=config.importance_samples)
+  def from_config(cls, config, data, **extra):
+    return super().from_config(config, data, importance_samples=config.importance_samples,
+                               **extra)
 
   def noise(self, batch_size, seed):
     return keras.random.normal([batch_size, self.importance_samples, self.latent_dim],

@@ -11,8 +11,13 @@ the limit of many samples).
 
 The bandwidth h may shrink during training, from `bandwidth` to
 `final_bandwidth` geometrically over `anneal_steps` iterations (coarse to
-fine: a wide kernel pulls the generator's mass towards every region of the
-data, a narrow one sharpens it).
+fine: a wide kernel reaches every region of the data, so every mode pulls
+mass towards it; a narrow one then sharpens the modes). The kernel also
+blurs what the generator must produce: maximum likelihood fits p_G * N(0, h^2)
+to the data, so a mode of std s comes out with std sqrt(s^2 - h^2) (a point
+when h >= s). Hence the defaults for a mixture (`--kde-bandwidth 0` etc.):
+start at half the distance between neighbouring modes (at least their std)
+and end at half their std, where the fitted modes keep 87% of their std.
 """
 
 import math
@@ -41,8 +46,13 @@ class KernelDensity(Estimator):
 
   @classmethod
   def from_config(cls, config, data):
-    return cls(config.kde_bandwidth, config.kde_final_bandwidth,
-               config.kde_anneal_steps)
+    start, final = config.kde_bandwidth, config.kde_final_bandwidth
+    if data.mode_std is not None:  # a mixture: scales from its description
+      start = start or max(data.mode_std, data.mode_spacing / 2)
+      final = final or data.mode_std / 2
+    if not start:
+      raise ValueError("--estimator kde needs --kde-bandwidth on this data")
+    return cls(start, final if config.kde_anneal_steps else 0.0, config.kde_anneal_steps)
 
   @classmethod
   def refuse(cls, config, data):

@@ -60,10 +60,10 @@ class VAE(Estimator):
     self.built = True
 
   @classmethod
-  def from_config(cls, config, data):
+  def from_config(cls, config, data, **extra):
     return cls(int(np.prod(data.shape)), config.latent_dim, config.estimator_units,
                config.activation, config.decoder_likelihood, config.decoder_variance,
-               config.learn_decoder_variance, data_shape=data.shape)
+               config.learn_decoder_variance, data_shape=data.shape, **extra)
 
   def posterior(self, x) -> tfd.Distribution:
     """q(z | x), a diagonal Gaussian."""

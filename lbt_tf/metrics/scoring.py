@@ -25,7 +25,6 @@ from lbt_tf.export import generators
 from lbt_tf.metrics import image_metrics, mixture_metrics, mode_counting
 
 EVAL_SEED = config_lib.EVAL_SEED
-GRID_SAMPLES = 64
 
 
 def default_cache_dir() -> pathlib.Path:
@@ -144,7 +143,7 @@ class ImageScorer:
 
   def sample_count(self, num_samples):
     """Enough samples for every metric in use (and for a grid)."""
-    needed = [GRID_SAMPLES]
+    needed = [plots.GRID_SAMPLES]
     if self.classifier is not None:
       needed.append(num_samples)
     if self.inception is not None:
@@ -154,18 +153,18 @@ class ImageScorer:
   def periodic(self, generate, step):
     """Metrics on eval_samples, samples/step-N.png and a TensorBoard image."""
     images = self.images(generate, self.sample_count(self.config.eval_samples))
-    grid = plots.image_grid(images[:GRID_SAMPLES], min_side=0)
+    grid = plots.image_grid(images[:plots.GRID_SAMPLES], min_side=0)
     tf.summary.image("samples", grid[None])
     folder = self.workdir / "samples"
     folder.mkdir(exist_ok=True)
-    plots.save_image_grid(images[:GRID_SAMPLES], folder / f"step-{step:07d}.png")
+    plots.save_image_grid(images[:plots.GRID_SAMPLES], folder / f"step-{step:07d}.png")
     return self.score(images)
 
   def final(self, generate, step):
     """Metrics on final_eval_samples, and samples.png."""
     del step
     images = self.images(generate, self.sample_count(self.config.final_eval_samples))
-    plots.save_image_grid(images[:GRID_SAMPLES], self.workdir / "samples.png")
+    plots.save_image_grid(images[:plots.GRID_SAMPLES], self.workdir / "samples.png")
     metrics = self.score(images)
     if self.classifier is not None:
       metrics["classifier_accuracy"] = self.classifier_accuracy

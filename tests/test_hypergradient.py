@@ -1,0 +1,221 @@
+"""The hypergradient engine: the symbolic, recomputing unroll equals the
+Python loop; truncation; the implicit hypergradient against a closed-form
+inner optimum and against finite differences of a converged inner fit."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lbt_tf import hypergradient, unroll
+from lbt_tf.hypergradient import Hypergradient
+
+RNG = np.random.default_rng(0)
+
+
+def inner_problem(k_steps):
+  """A small inner loss of a 2-layer map, its parameters and an outer objective."""
+  theta_0 = [tf.constant(RNG.normal(size=(2, 3))), tf.constant(RNG.normal(size=(3,)))]
+  samples = tf.Variable(RNG.normal(size=(k_steps, 16, 2)))  # stands for G(z; phi)
+
+  def fit_loss(theta, step_inputs):
+    h = tf.tanh(step_inputs[0] @ theta[0] + theta[1])
+    return tf.reduce_mean(tf.reduce_sum(h ** 2, -1)) + 0.1 * tf.reduce_sum(theta[0] ** 2)
+
+  def outer(theta):
+    return tf.reduce_sum(tf.sin(theta[0])) + tf.reduce_sum(theta[1] ** 3)
+
+  return theta_0, samples, fit_loss, outer
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("stop_second_moment", [False, True])
+@pytest.mark.parametrize("k_steps, backprop_steps", [(1, 1), (4, 4), (5, 2)])
+def test_the_symbolic_loop_equals_the_python_loop(optimizer, stop_second_moment,
+                                                  k_steps, backprop_steps):
+  """Value and gradient; truncated: the first K - T steps as constants."""
+  theta_0, samples, fit_loss, outer = inner_problem(k_steps)
+  variables = [keras.Variable(t) for t in theta_0]
+  live = keras.optimizers.SGD(0.1) if optimizer == "sgd" else keras.optimizers.Adam(0.1)
+  live.build(variables)
+  live.apply_gradients(zip([tf.ones_like(v) for v in variables], variables))
+
+  def python_loop():
+    twin, state = unroll.differentiable_twin(live, variables, stop_second_moment)
+
+    def step_loss(theta, k):
+      x = samples[k] if k >= k_steps - backprop_steps else tf.stop_gradient(samples[k])
+      return fit_loss(theta, [x])
+    return outer(unroll.unroll(step_loss, theta_0, twin, state, k_steps))
+
+  @tf.function
+  def symbolic_loop():
+    twin, state = unroll.differentiable_twin(live, variables, stop_second_moment)
+    return outer(hypergradient.symbolic_unroll(fit_loss, theta_0, twin, state,
+                                               [samples * 1.0], k_steps, backprop_steps))
+
+  values, grads = [], []
+  for run in (python_loop, symbolic_loop):
+    with tf.GradientTape() as tape:
+      values.append(run())
+    grads.append(tape.gradient(values[-1], samples).numpy())
+  assert float(values[0]) == pytest.approx(float(values[1]), rel=1e-12)
+  np.testing.assert_allclose(grads[1], grads[0], rtol=1e-9, atol=1e-14)
+  assert np.abs(grads[0][k_steps - backprop_steps:]).max() > 1e-4  # not vacuous
+  assert not np.any(grads[1][:k_steps - backprop_steps])  # truncated: no gradient
+
+
+def test_truncated_with_every_step_kept_is_the_unroll():
+  theta_0, samples, fit_loss, outer = inner_problem(3)
+  variables = [keras.Variable(t) for t in theta_0]
+  live = keras.optimizers.Adam(0.05)
+  live.build(variables)
+  grads = []
+  for chosen in (Hypergradient("unroll", 3), Hypergradient("truncated", 3, backprop_steps=3)):
+    with tf.GradientTape() as tape:
+      value = chosen.objective(outer, fit_loss, [samples * 1.0], variables, live)
+    grads.append(tape.gradient(value, samples).numpy())
+  np.testing.assert_array_equal(grads[0], grads[1])
+
+
+# -- the implicit hypergradient ---------------------------------------------------
+
+def gaussian_fit_loss(theta, step_inputs):
+  """-mean log N(x; mu, sigma^2 I) of the samples, theta = (mu, log sigma)."""
+  mu, log_sigma = theta
+  x = step_inputs[0]
+  return (tf.reduce_mean(tf.reduce_sum(tf.square(x - mu), -1)) * 0.5 * tf.exp(-2 * log_sigma[0])
+          + 2 * log_sigma[0])
+
+
+def test_implicit_equals_the_analytic_hypergradient_of_a_closed_form_optimum():
+  """A Gaussian fitted to the generator's samples: theta* = (mean, std) in
+  closed form, so d f_G(theta*(phi)) / d phi is known exactly."""
+  real = tf.constant(RNG.normal([1.0, -0.5], 0.7, size=(64, 2)))
+  z = tf.constant(RNG.normal(size=(128, 3)))
+  weights = tf.Variable(RNG.normal(size=(3, 2)) * 0.5)  # phi: G(z) = z W + b
+  bias = tf.Variable([0.2, 0.1], dtype=tf.float64)
+
+  def f_G(theta):
+    return -gaussian_fit_loss(theta, [real])
+
+  def closed_form():
+    samples = z @ weights + bias
+    mu = tf.reduce_mean(samples, 0)
+    sigma2 = tf.reduce_mean(tf.reduce_sum(tf.square(samples - mu), -1)) / 2
+    return [mu, 0.5 * tf.math.log(sigma2)[None]]
+
+  with tf.GradientTape() as tape:
+    analytic_value = f_G(closed_form())
+  analytic = tape.gradient(analytic_value, [weights, bias])
+
+  variables = [keras.Variable(t) for t in closed_form()]  # the inner optimum
+  engine = Hypergradient("implicit", steps=1, iterations=6, damping=0.0)
+  with tf.GradientTape() as tape:
+    value = engine.objective(f_G, gaussian_fit_loss, [(z @ weights + bias)[None]],
+                             variables, optimizer=None)
+  implicit = tape.gradient(value, [weights, bias])
+  assert float(value) == pytest.approx(float(analytic_value), rel=1e-12)
+  for a, b in zip(implicit, analytic):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-8, atol=1e-12)
+  assert np.abs(analytic[0].numpy()).max() > 1e-3
+
+
+def test_implicit_matches_finite_differences_of_a_converged_inner_fit():
+  """A two-component mixture fitted by Newton's method to convergence at
+  phi and at phi +- h; the implicit hypergradient at theta*(phi) predicts
+  the change of f_G(theta*(phi))."""
+  real = tf.constant(np.concatenate([RNG.normal(-1, 0.3, (40, 1)), RNG.normal(1.2, 0.4, (40, 1))]))
+  z = tf.constant(RNG.normal(size=(200, 2)))
+  phi = tf.Variable([[1.4, 0.3], [0.1, 0.5]], dtype=tf.float64)
+  ridge = 1e-2  # makes the optimum unique (the weights' shift symmetry)
+
+  def mixture_log_likelihood(theta, x):
+    logits, means, log_scales = theta
+    log_components = (-0.5 * tf.square((x - means) / tf.exp(log_scales)) - log_scales
+                      - 0.5 * np.log(2 * np.pi))
+    return tf.reduce_mean(tf.reduce_logsumexp(log_components + tf.nn.log_softmax(logits), -1))
+
+  def generate(phi_value):  # a bimodal generator: sign(z0) picks the side
+    return tf.where(z[:, :1] > 0, phi_value[0, 0] + phi_value[0, 1] * z[:, 1:],
+                    -phi_value[1, 0] - 0.5 + phi_value[1, 1] * z[:, 1:])
+
+  def fit_loss(theta, step_inputs):
+    return (-mixture_log_likelihood(theta, step_inputs[0])
+            + ridge * tf.add_n([tf.reduce_sum(t ** 2) for t in theta]))
+
+  def f_G(theta):
+    return mixture_log_likelihood(theta, real)
+
+  def converged_fit(samples, theta):
+    flat = tf.concat([tf.reshape(t, [-1]) for t in theta], 0)
+    shapes = [t.shape for t in theta]
+
+    def unflatten(v):
+      parts = tf.split(v, [int(np.prod(s)) for s in shapes])
+      return [tf.reshape(p, s) for p, s in zip(parts, shapes)]
+
+    for _ in range(50):
+      with tf.GradientTape() as outer_tape:
+        outer_tape.watch(flat)
+        with tf.GradientTape() as tape:
+          tape.watch(flat)
+          loss = fit_loss(unflatten(flat), [samples])
+        grad = tape.gradient(loss, flat)
+      hessian = outer_tape.jacobian(grad, flat)
+      flat = flat - tf.linalg.solve(hessian, grad[:, None])[:, 0]
+      if float(tf.norm(grad)) < 1e-13:
+        break
+    assert float(tf.norm(grad)) < 1e-10
+    return unflatten(flat)
+
+  start = [tf.constant([0.0, 0.0], tf.float64), tf.constant([-1.0, 1.0], tf.float64),
+           tf.constant([-1.0, -1.0], tf.float64)]
+  theta_star = converged_fit(generate(phi), start)
+  variables = [keras.Variable(t) for t in theta_star]
+  engine = Hypergradient("implicit", steps=1, iterations=12, damping=0.0)
+  with tf.GradientTape() as tape:
+    value = engine.objective(f_G, fit_loss, [generate(phi)[None]], variables, optimizer=None)
+  implicit = tape.gradient(value, phi).numpy()
+
+  h = 1e-5
+  numeric = np.zeros_like(implicit)
+  for index in np.ndindex(*implicit.shape):
+    shifted = []
+    for sign in (1, -1):
+      moved = phi.numpy().copy()
+      moved[index] += sign * h
+      shifted.append(float(f_G(converged_fit(generate(tf.constant(moved)), theta_star))))
+    numeric[index] = (shifted[0] - shifted[1]) / (2 * h)
+  np.testing.assert_allclose(implicit, numeric, rtol=1e-5, atol=1e-8)
+  assert np.abs(numeric).max() > 1e-2
+
+
+def test_the_neumann_series_and_cg_agree_on_a_well_conditioned_system():
+  matrix = tf.constant([[2.0, 0.3], [0.3, 1.0]], tf.float64)
+  b = [tf.constant([1.0, -2.0], tf.float64)]
+  matvec = lambda u: [tf.linalg.matvec(matrix, u[0])]
+  exact = np.linalg.solve(matrix.numpy(), b[0].numpy())
+  np.testing.assert_allclose(hypergradient.conjugate_gradient(matvec, b, 2)[0], exact, rtol=1e-10)
+  np.testing.assert_allclose(hypergradient.neumann_series(matvec, b, 200, 0.4)[0], exact,
+                             rtol=1e-8)
+
+
+def test_every_hypergradient_trains_lbt(tmp_path):
+  """--hypergradient for LBT-GAN and Unrolled GAN, end to end in one process."""
+  from lbt_tf import config as config_lib, train_lib  # pylint: disable=g-import-not-at-top
+  from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+  for method in ("lbt-gan", "unrolled-gan"):
+    for chosen in ("unroll", "truncated", "implicit"):
+      config = config_lib.make_config("ring", {
+          "method": method, "hypergradient": chosen, "unroll_steps": 3,
+          "truncate_steps": 2, "implicit_iterations": 3, "noise_dim": 8,
+          "batch_size": 64, "generator_units": (16,), "discriminator_units": (16,),
+          "estimator_units": (16,), "latent_dim": 4, "steps": 4,
+          "steps_per_execution": 2})
+      trainer = train_lib.build_trainer(config)
+      before = trainer.generator.trainable_variables[0].numpy().copy()
+      history = trainer.fit(mixtures.training_batches(mixtures.of_config(config), 64, 0),
+                            steps_per_epoch=4, epochs=1, verbose=0)
+      assert np.all(np.isfinite(history.history["g_loss"])), (method, chosen)
+      assert not np.array_equal(before, trainer.generator.trainable_variables[0].numpy())

@@ -1,0 +1,320 @@
+"""No lost work and no tracebacks, done for real: two processes on one run,
+kills, torn and damaged files, full disks (a small tmpfs in a private mount
+namespace), unreadable images, a real TFDS download over localhost."""
+
+import http.server
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tests import clitools
+
+RUN = ["--dataset", "ring", "--method", "gan", "--eval-every", "10",
+       "--checkpoint-every", "10", *clitools.SMALL_RUN]
+
+
+def train(workdir, *args, env=None):
+  return clitools.run("lbt_tf.train", "--workdir", workdir, *RUN, *args, env=env)
+
+
+def one_error_line(result, prog="lbt_tf.train"):
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode != 0 and len(lines) == 1, result.stderr[-3000:]
+  assert lines[0].startswith(f"{prog}: error: "), lines[0]
+  return lines[0]
+
+
+def metric_steps(workdir):
+  rows = (workdir / "metrics.csv").read_text().splitlines()[1:]
+  return [int(float(row.split(",")[0])) for row in rows]
+
+
+def checkpoints(workdir):
+  return sorted(int(p.name[5:-6]) for p in (workdir / "checkpoints").glob("ckpt-*.index")
+                if ".corrupt" not in p.name)
+
+
+def start_run(workdir, until_step, *extra):
+  """A long run, returned once it has checkpointed `until_step`."""
+  process = clitools.start("lbt_tf.train", "--workdir", workdir, *RUN,
+                           "--steps", "100000", *extra)
+  deadline = time.time() + 300
+  while not (workdir / "checkpoints").exists() or max(checkpoints(workdir), default=0) < until_step:
+    if time.time() > deadline or process.poll() is not None:
+      process.kill()
+      pytest.fail(f"no checkpoint {until_step}: {process.communicate()[1][-2000:]}")
+    time.sleep(0.2)
+  return process
+
+
+def test_a_damaged_checkpoint_index_is_rebuilt_from_the_checkpoint_files(tmp_path):
+  workdir = tmp_path / "run"
+  assert train(workdir, "--steps", "30").returncode == 0
+  before = {p.name: p.read_bytes() for p in (workdir / "checkpoints").glob("ckpt-*")}
+  (workdir / "checkpoints" / "checkpoint").write_text("garbage {{{")
+  result = train(workdir, "--steps", "40")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "checkpoints/checkpoint is damaged" in result.stdout
+  assert "resuming from the checkpoint at step 30" in result.stdout
+  kept = (workdir / "checkpoints" / "checkpoint.corrupt").read_text()
+  assert kept == "garbage {{{"  # the evidence
+  for name in ("ckpt-20.index", "ckpt-30.index"):  # valid ones never rewritten
+    assert (workdir / "checkpoints" / name).read_bytes() == before[name]
+  assert metric_steps(workdir) == [10, 20, 30, 40]
+
+
+def test_two_trainings_on_one_run_directory(tmp_path):
+  """The second fails in one line naming the first; after a kill -9 the
+  next run says it takes over and resumes."""
+  workdir = tmp_path / "run"
+  first = start_run(workdir, 20)
+  second = train(workdir, "--steps", "100000")
+  line = one_error_line(second)
+  assert f"{workdir} is being trained by pid {first.pid} on " in line
+  assert "wait for it to finish or stop it" in line
+  os.kill(first.pid, signal.SIGKILL)
+  first.wait()
+  saved = max(checkpoints(workdir))
+  third = train(workdir, "--steps", saved + 10)
+  assert third.returncode == 0, third.stderr[-3000:]
+  assert f"taking over {workdir} from pid {first.pid} on " in third.stdout
+  steps = metric_steps(workdir)
+  assert steps == sorted(set(steps)) and steps[-1] == saved + 10  # no row twice
+  assert (workdir / ".lock").read_text() == ""  # released on a clean exit
+
+
+def test_a_torn_metrics_row_is_dropped_and_the_resumed_steps_row_redone(tmp_path):
+  workdir = tmp_path / "run"
+  assert train(workdir, "--steps", "30").returncode == 0
+  csv_path = workdir / "metrics.csv"
+  rows = csv_path.read_text().splitlines(keepends=True)
+  # killed between ckpt-30 and its row, and a row half-written by a later kill
+  csv_path.write_text("".join(rows[:-1]) + "40,1.38,0.6")
+  result = train(workdir, "--steps", "40")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "dropped a torn last row ('40,1.38,0.6')" in result.stdout
+  assert metric_steps(workdir) == [10, 20, 30, 40]  # 30 scored again on resume
+  assert json.loads((workdir / "metrics.json").read_text())["step"] == 40
+
+
+def test_extending_a_run_needs_only_a_larger_steps(tmp_path):
+  """Periods derived from --steps are not settings the user chose."""
+  workdir = tmp_path / "run"
+  short = clitools.run("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
+                       "--method", "gan", "--steps", "20", *clitools.SMALL_RUN)
+  assert short.returncode == 0, short.stderr[-2000:]
+  longer = clitools.run("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
+                        "--method", "gan", "--steps", "40", *clitools.SMALL_RUN)
+  assert longer.returncode == 0, longer.stderr[-2000:]
+  assert "resuming from the checkpoint at step 20" in longer.stdout
+  assert "20 iterations in" in longer.stdout and "now at step 40" in longer.stdout
+  assert metric_steps(workdir) == [20, 40]
+  # piped output: one plain line per period, no progress-bar control codes
+  assert "\r" not in longer.stdout and "\x1b[" not in longer.stdout
+  again = clitools.run("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
+                       "--method", "gan", "--steps", "40", *clitools.SMALL_RUN)
+  assert "already trained, nothing to do" in again.stdout
+
+
+def test_a_refused_init_from_writes_nothing(tmp_path):
+  source = tmp_path / "source"
+  assert train(source, "--steps", "10").returncode == 0
+  target = tmp_path / "target"
+  result = train(target, "--steps", "10", "--generator-units", "64,64",
+                 "--init-from", source)
+  assert "the generator does not match" in one_error_line(result)
+  assert not target.exists()
+  result = train(target, "--steps", "10", "--init-from", source)  # corrected
+  assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_checkpoint_corrupted_twice_keeps_both_pieces_of_evidence(tmp_path):
+  workdir = tmp_path / "run"
+  assert train(workdir, "--steps", "30").returncode == 0
+  for steps in (40, 50):
+    newest = max(checkpoints(workdir))
+    (data,) = (workdir / "checkpoints").glob(f"ckpt-{newest}.data-*")
+    data.write_bytes(b"\x00garbage" * 64)
+    result = train(workdir, "--steps", steps)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"ckpt-{newest} is unreadable" in result.stdout
+  kept = sorted(p.name for p in (workdir / "checkpoints").glob("*.corrupt*.index"))
+  assert kept == ["ckpt-30.corrupt.index", "ckpt-40.corrupt.index"] or len(kept) == 2
+  assert json.loads((workdir / "metrics.json").read_text())["step"] == 50
+
+
+def test_the_same_checkpoint_number_corrupted_twice_keeps_both(tmp_path):
+  workdir = tmp_path / "run"
+  assert train(workdir, "--steps", "20").returncode == 0
+  for _ in range(2):
+    (data,) = (workdir / "checkpoints").glob("ckpt-20.data-*")
+    data.write_bytes(b"\x00garbage" * 64)
+    result = train(workdir, "--steps", "20")
+    assert result.returncode == 0, result.stderr[-3000:]
+  kept = sorted(p.name for p in (workdir / "checkpoints").glob("ckpt-20.corrupt*.index"))
+  assert kept == ["ckpt-20.corrupt-2.index", "ckpt-20.corrupt.index"]
+
+
+# -- full disks ------------------------------------------------------------------
+
+def in_small_filesystem(script: str, megabytes: int, timeout=600):
+  """Run a shell `script` with $DISK a fresh tmpfs of `megabytes`, in a
+  private mount namespace (unshare: as root or as a user)."""
+  wrapped = (f"set -u; DISK=$(mktemp -d); mount -t tmpfs -o size={megabytes}m tmpfs $DISK; "
+             f"PY={sys.executable}; {script}")
+  return subprocess.run(["unshare", "-rm", "sh", "-c", wrapped], capture_output=True,
+                        text=True, timeout=timeout, env=clitools.environment())
+
+
+TRAIN = f"$PY -m lbt_tf.train {' '.join(RUN)}"
+
+
+def test_a_full_disk_during_training_keeps_the_saved_checkpoints(tmp_path):
+  result = in_small_filesystem(textwrap.dedent(f"""
+      {TRAIN} --steps 100000 --workdir $DISK/run > $DISK/out 2> $DISK/err &
+      until ls $DISK/run/checkpoints/ckpt-*.index > /dev/null 2>&1; do sleep 0.2; done
+      dd if=/dev/zero of=$DISK/filler bs=64k 2> /dev/null
+      wait $!; echo "EXIT $?"; cat $DISK/err
+      ls $DISK/run/checkpoints
+      rm $DISK/filler; {TRAIN} --steps 40 --workdir $DISK/run | grep resuming
+      """), megabytes=12)
+  out = result.stdout
+  assert "EXIT 1" in out, out + result.stderr
+  errors = [l for l in out.splitlines() if l.startswith("lbt_tf.train: error:")]
+  assert len(errors) == 1 and "No space left on device" in errors[0]
+  assert "could not write" in errors[0]
+  assert ".index" in out and "_temp" not in out  # checkpoints kept, no partial one
+  assert "resuming from the checkpoint at step" in out  # space back: it goes on
+
+
+def test_a_full_disk_at_the_export_names_the_file_and_leaves_nothing(tmp_path):
+  run = tmp_path / "run"
+  assert train(run, "--steps", "10").returncode == 0
+  result = in_small_filesystem(
+      f"mkdir $DISK/serving; dd if=/dev/zero of=$DISK/filler bs=4k 2> /dev/null; "
+      f"$PY -m lbt_tf.export --workdir {run} --export-dir $DISK/serving; echo EXIT $?; "
+      f"ls -a $DISK/serving", megabytes=1)
+  assert "EXIT 1" in result.stdout, result.stdout + result.stderr
+  (line,) = result.stderr.strip().splitlines()
+  assert line.startswith("lbt_tf.export: error: could not write the export ")
+  assert "serving/1 (No space left on device)" in line
+  assert result.stdout.split("EXIT 1")[1].split() == [".", ".."]  # no staging left
+
+
+def test_sample_refuses_what_the_disk_cannot_hold_and_streams_the_rest(tmp_path):
+  run = tmp_path / "run"
+  assert train(run, "--steps", "10").returncode == 0
+  result = in_small_filesystem(
+      f"$PY -m lbt_tf.sample --model {run}/generator -n 3000000000 --out $DISK/s.npy;"
+      f" echo EXIT $?; ls $DISK", megabytes=2)
+  assert result.stdout.split() == ["EXIT", "1"]  # nothing written
+  (line,) = result.stderr.strip().splitlines()
+  assert "3,000,000,000 samples need 22.4 GiB" in line and "ask for fewer" in line
+  big = clitools.run("lbt_tf.sample", "--model", run / "generator", "-n", "250000",
+                     "--seed", "3", "--out", tmp_path / "big.npy")
+  small = clitools.run("lbt_tf.sample", "--model", run / "generator", "-n", "1000",
+                       "--seed", "3", "--out", tmp_path / "small.npy")
+  assert big.returncode == small.returncode == 0, big.stderr + small.stderr
+  many, few = np.load(tmp_path / "big.npy"), np.load(tmp_path / "small.npy")
+  assert many.shape == (250000, 2) and np.array_equal(many[:1000], few)
+  assert not np.array_equal(many[:1000], many[100000:101000])  # chunks differ
+  picture = clitools.run("lbt_tf.sample", "--model", run / "generator", "-n",
+                         "2000000", "--out", tmp_path / "p.png")
+  assert "write a .npy" in one_error_line(picture, "lbt_tf.sample")
+
+
+# -- unreadable inputs -------------------------------------------------------------
+
+def test_unreadable_images_in_a_folder_are_named_and_skipped(tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / "faces"
+  folder.mkdir()
+  for i in range(6):
+    pixels = tf.cast(tf.random.uniform((12, 12, 3), maxval=255, seed=i), tf.uint8)
+    (folder / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
+  (folder / "fake.jpg").write_text("not a JPEG at all")
+  (folder / "cut.png").write_bytes((folder / "0.png").read_bytes()[:40])
+  result = clitools.run("lbt_tf.train", "--dataset", f"folder:{folder}", "--method", "gan",
+                        "--image-size", "8", "--steps", "2", "--batch-size", "4",
+                        "--generator-width", "4", "--discriminator-width", "4",
+                        "--eval-samples", "64", "--final-eval-samples", "64",
+                        "--workdir", tmp_path / "run")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "skipped 2 unreadable image file(s)" in result.stdout
+  assert "cut.png" in result.stdout and "fake.jpg" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grpc", "localhost:1", "-n", "2"], "the gRPC call to localhost:1 failed"),
+    (["--rest", "not-a-url"], "--rest needs an http:// or https:// URL, got 'not-a-url'"),
+    (["--rest", "http://localhost:1", "-n", "-3"], "-n must be between 1 and 2^31 - 1"),
+    (["--rest", "http://localhost:1"], "cannot reach the server at http://localhost:1"),
+])
+def test_the_serving_client_fails_in_one_line(args, message):
+  result = clitools.run("lbt_tf.export.client", *args, "--timeout", "5")
+  line = one_error_line(result, "lbt_tf.export.client")
+  assert message in line
+
+
+# -- a real TFDS download, over localhost --------------------------------------------
+
+BUILDER = """
+import sys
+import numpy as np
+import tensorflow_datasets as tfds
+from lbt_tf.data import image_data
+
+URL = sys.argv[1]
+
+class LocalDigits(tfds.core.GeneratorBasedBuilder):
+  VERSION = tfds.core.Version("1.0.0")
+
+  def _info(self):
+    return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+        "image": tfds.features.Image(shape=(8, 8, 1)),
+        "label": tfds.features.ClassLabel(num_classes=10)}))
+
+  def _split_generators(self, dl_manager):
+    return {"train": self._generate_examples(dl_manager.download(URL))}
+
+  def _generate_examples(self, path):
+    data = np.load(path)
+    for i, (image, label) in enumerate(zip(data["images"], data["labels"])):
+      yield i, {"image": image[..., None], "label": int(label)}
+
+images = image_data.tfds_images("local_digits", data_dir=sys.argv[2])
+pixels, labels = image_data.to_arrays(images)
+print("DOWNLOADED", pixels.shape, sorted(set(labels.tolist())))
+"""
+
+
+def test_a_fresh_install_downloads_a_tfds_dataset_through_the_real_path(tmp_path):
+  """TFDS's own downloader and builder (which import importlib_resources,
+  tensorflow/datasets#11212), from a file served on localhost."""
+  from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
+  digits = load_digits()
+  served = tmp_path / "served"
+  served.mkdir()
+  np.savez(served / "digits.npz", images=(digits.images[:30] * 15).astype(np.uint8),
+           labels=digits.target[:30])
+  handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=served, **k)
+  server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+  threading.Thread(target=server.serve_forever, daemon=True).start()
+  try:
+    url = f"http://127.0.0.1:{server.server_address[1]}/digits.npz"
+    result = subprocess.run([sys.executable, "-c", BUILDER, url, str(tmp_path / "tfds")],
+                            capture_output=True, text=True, timeout=300,
+                            env=clitools.environment({"NO_PROXY": "127.0.0.1"}))
+  finally:
+    server.shutdown()
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "DOWNLOADED (30, 8, 8, 1) [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in result.stdout
