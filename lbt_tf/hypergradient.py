@@ -28,7 +28,8 @@ parameters and optimizer state saved before it, so memory holds K copies of
 the parameters, not K steps' activations. `--unroll-loop python` traces the
 K steps one by one and keeps their activations: no recomputation, but
 tracing time and memory grow with K (benchmarks/iteration_cost.py measures
-both).
+both). With several replicas (tf.distribute) the Python loop is used: an
+all-reduce inside a `tf.while_loop` is not supported there.
 
 Every step's random inputs (generator samples, estimator noise) are drawn
 before the loop and passed in (`inputs`, each with a leading K axis): a
@@ -100,7 +101,9 @@ class Hypergradient:
                                 self.damping, self.solver, self.step_size)
     twin, state = unroll.differentiable_twin(optimizer, variables, stop_second_moment,
                                              learning_rate)
-    if self.loop == "python":  # traced step by step; activations kept for the gradient
+    # tf.distribute allows no all-reduce inside a tf.while_loop: with several
+    # replicas the steps are traced one by one.
+    if self.loop == "python" or replicas.position()[0] > 1:
       first_kept = self.steps - self.differentiated_steps
       return outer(unroll.unroll(
           lambda params, k: fit_loss(params, [x[k] if k >= first_kept else tf.stop_gradient(x[k])
