@@ -31,7 +31,9 @@ def main(argv=None):
   parser.add_argument("--preset", default="paper", choices=comparison.presets())
   parser.add_argument("--workdir", required=True)
   parser.add_argument("--datasets", help="comma-separated (default: the preset's)")
-  parser.add_argument("--methods", help=f"comma-separated, from {', '.join(METHODS.names())}")
+  parser.add_argument("--methods", help=f"comma-separated, from {', '.join(METHODS.names())}; "
+                                        "a method with settings of its own: "
+                                        "lbt[estimator=flow,unroll_steps=3]")
   parser.add_argument("--seeds", help="comma-separated integers")
   parser.add_argument("--steps", type=int, help="iterations of every run")
   parser.add_argument("--jobs", type=int, default=1,
@@ -59,15 +61,14 @@ def main(argv=None):
         raise ValueError(f"--set {name}=...: use --{name}s / --steps instead")
     if args.jobs < 1:
       raise ValueError("--jobs must be at least 1")
-    unknown = [m for m in csv_list(args.methods or "") if m not in METHODS.names()]
-    if unknown:
-      raise ValueError(f"unknown method {unknown[0]!r}; choose from "
-                       f"{', '.join(METHODS.names())}")
+    rows = comparison.split_rows(args.methods or "")
+    for row in rows:
+      METHODS.check(comparison.parse_row(row)[0])
     with cli.quiet_native_stderr():  # the methods' checks load TensorFlow
       chosen = comparison.load_preset(
           args.preset, settings=settings, steps=args.steps,
           datasets=args.datasets and csv_list(args.datasets),
-          methods=args.methods and csv_list(args.methods),
+          methods=rows or None,
           seeds=args.seeds and csv_list(args.seeds, int))
   except (ValueError, TypeError) as e:
     parser.error(str(e))

@@ -54,8 +54,9 @@ class Comparison:
         train_lib.check(self.run_config(dataset, method, self.seeds[0]))
     return self
 
-  def run_config(self, dataset, method, seed) -> config_lib.Config:
-    overrides = dict(self.settings, method=method, seed=seed, steps=self.steps)
+  def run_config(self, dataset, row, seed) -> config_lib.Config:
+    method, settings = parse_row(row)
+    overrides = dict(self.settings, **settings, method=method, seed=seed, steps=self.steps)
     return config_lib.make_config(dataset, overrides)
 
   def runs(self) -> List[Tuple[str, str, int]]:
@@ -83,8 +84,42 @@ def load_preset(name: str, **overrides) -> Comparison:
   return Comparison(**values).validate()
 
 
-def run_dir(workdir, dataset, method, seed) -> pathlib.Path:
-  return pathlib.Path(workdir) / dataset / method / f"seed-{seed}"
+def parse_row(row: str):
+  """A row of the comparison: "METHOD" or "METHOD[field=value,...]", a method
+  with its own settings (e.g. lbt[estimator=flow]); returns (method, settings)."""
+  method, bracket, rest = row.partition("[")
+  if not bracket:
+    return row, {}
+  if not rest.endswith("]"):
+    raise ValueError(f"row {row!r}: expected METHOD[field=value,...]")
+  settings = {}
+  for item in filter(None, rest[:-1].split(",")):
+    name, sep, text = item.partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or name not in config_lib.field_types():
+      raise ValueError(f"row {row!r}: {item!r} is not FIELD=VALUE with a training setting")
+    settings[name] = config_lib.parse_value(name, text.strip())
+  return method, settings
+
+
+def split_rows(text: str):
+  """Comma-separated rows; commas inside [...] belong to a row's settings."""
+  rows, depth, current = [], 0, ""
+  for char in text:
+    depth += {"[": 1, "]": -1}.get(char, 0)
+    if char == "," and depth == 0:
+      rows.append(current)
+      current = ""
+    else:
+      current += char
+  return tuple(r.strip() for r in rows + [current] if r.strip())
+
+
+def run_dir(workdir, dataset, row, seed) -> pathlib.Path:
+  # "lbt[estimator=flow,unroll_steps=3]" -> lbt+estimator=flow+unroll_steps=3:
+  # TensorFlow reads paths as glob patterns, where [ ] are special.
+  name = row.replace("[", "+").replace(",", "+").replace("]", "")
+  return pathlib.Path(workdir) / dataset / name / f"seed-{seed}"
 
 
 def finished(directory: pathlib.Path, steps: int) -> bool:
@@ -97,11 +132,12 @@ def finished(directory: pathlib.Path, steps: int) -> bool:
     return False
 
 
-def train_command(comparison: Comparison, dataset, method, seed, directory):
+def train_command(comparison: Comparison, dataset, row, seed, directory):
+  method, settings = parse_row(row)
   args = [sys.executable, "-m", "lbt_tf.train", "--dataset", dataset,
           "--method", method, "--seed", str(seed), "--steps", str(comparison.steps),
           "--workdir", str(directory)]
-  for name, value in sorted(comparison.settings.items()):
+  for name, value in sorted(dict(comparison.settings, **settings).items()):
     if isinstance(value, (list, tuple)):
       value = ",".join(map(str, value))
     args += [f"--{config_lib.flag(name)}", str(value)]

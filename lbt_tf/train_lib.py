@@ -55,6 +55,9 @@ def check_workdir(config: config_lib.Config, workdir: pathlib.Path):
   The same settings resume (only --steps may change, to train longer);
   different settings are refused so that no run is silently mixed with another.
   """
+  if any(char in str(workdir) for char in "*?["):
+    raise ValueError(f"--workdir {workdir}: TensorFlow reads checkpoint and model "
+                     "paths as glob patterns, so they cannot contain *, ? or [")
   if (workdir / "config.json").exists():
     differences = config.differences(config_lib.load(workdir))
     if differences:

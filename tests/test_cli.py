@@ -68,6 +68,13 @@ def test_independent_evaluator_reproduces_the_final_metrics(trained_run):
     assert independent[key] == pytest.approx(recorded[key])
 
 
+def test_a_workdir_tensorflow_would_read_as_a_pattern_is_refused(tmp_path):
+  result = run("lbt_tf.train", "--workdir", tmp_path / "run[1]", *SMALL_RUN)
+  assert result.returncode == 1
+  assert "cannot contain *, ? or [" in result.stderr.strip().splitlines()[-1]
+  assert not (tmp_path / "run[1]").exists()
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--dataset", "mnist3d"], "unknown dataset 'mnist3d'; choose from celeb_a, cifar10, folder, grid, mnist, ring, stacked_digits"),
     (["--method", "vae"], "invalid choice: 'vae' (choose from "

@@ -7,7 +7,8 @@ import pytest
 from lbt_tf import comparison
 from tests import clitools
 
-TINY = ["--datasets", "ring", "--methods", "gan,pacgan", "--seeds", "3",
+TINY = ["--datasets", "ring", "--methods", "gan,pacgan,lbt[estimator=kde,kde_bandwidth=0.2]",
+        "--seeds", "3",
         "--steps", "20", "--set", "eval_every=10", "--set", "checkpoint_every=10",
         "--set", "eval_samples=2000", "--set", "final_eval_samples=20000",
         "--set", "generator_units=32,32", "--set", "discriminator_units=32,32",
@@ -24,16 +25,19 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
 
   # The table is the runs' own final metrics, aggregated over seeds.
   results = json.loads((workdir / "results.json").read_text())
-  for method in ("gan", "pacgan"):
+  for method in ("gan", "pacgan", "lbt[estimator=kde,kde_bandwidth=0.2]"):
     runs = results["ring"][method]
     assert [r["seed"] for r in runs] == [3]
     for r in runs:
-      own = json.loads((workdir / "ring" / method / f"seed-{r['seed']}" /
+      own = json.loads((comparison.run_dir(workdir, "ring", method, r["seed"]) /
                         "metrics.json").read_text())
       assert r["high_quality_percent"] == own["high_quality_percent"]
       assert own["step"] == 20
   config = json.loads((workdir / "ring/pacgan/seed-3/config.json").read_text())
   assert config["seed"] == 3 and config["noise_dim"] == 16
+  variant = json.loads((workdir / "ring/lbt+estimator=kde+kde_bandwidth=0.2/seed-3/"
+                                  "config.json").read_text())
+  assert (variant["method"], variant["estimator"], variant["kde_bandwidth"]) == ("lbt", "kde", 0.2)
   table = (workdir / "results.md").read_text()
   assert "| gan | 1 |" in table and "| pacgan | 1 |" in table
 
@@ -44,7 +48,7 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
   again = clitools.run("lbt_tf.compare", "--workdir", workdir, *TINY,
                        "--rescore-seed", "7")
   assert again.returncode == 0, again.stderr[-3000:]
-  assert "1 of 2 runs already finished" in again.stdout
+  assert "2 of 3 runs already finished" in again.stdout
   assert (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns == finished_at
   log = (workdir / "ring/pacgan/seed-3.log").read_text()
   assert "resuming from the checkpoint at step 20" in log
@@ -54,6 +58,15 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
   # The exported generators re-scored with other noise.
   table = (workdir / "rescored-7.md").read_text()
   assert "seed 7" in table and "| gan | 1 |" in table and "| pacgan | 1 |" in table
+
+
+def test_rows_are_methods_with_settings_of_their_own():
+  assert comparison.split_rows("gan,lbt[estimator=flow,unroll_steps=3],lbt") == (
+      "gan", "lbt[estimator=flow,unroll_steps=3]", "lbt")
+  assert comparison.parse_row("lbt[estimator=flow,unroll_steps=3]") == (
+      "lbt", {"estimator": "flow", "unroll_steps": 3})
+  with pytest.raises(ValueError, match="not FIELD=VALUE"):
+    comparison.parse_row("lbt[colour=red]")
 
 
 def test_table_shows_mean_and_sample_std_over_seeds():
