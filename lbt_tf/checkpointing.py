@@ -33,7 +33,7 @@ class CheckpointError(ValueError):
 
 def training_state(trainer) -> tf.train.Checkpoint:
   return tf.train.Checkpoint(**trainer.networks(), **trainer.optimizers(),
-                             seed_state=trainer.seed_generator.state)
+                             **trainer.counters(), seed_state=trainer.seed_generator.state)
 
 
 def step_of(trainer) -> int:

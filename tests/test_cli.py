@@ -142,3 +142,13 @@ def test_evaluator_refuses_to_score_points_as_images_in_one_line(trained_run):
   assert result.stderr.strip().splitlines() == [
       f"lbt_tf.evaluate: error: {workdir / 'generator' / '1'} generates 2-D points; "
       "--dataset stacked_digits is not that kind of data"]
+
+
+def test_evaluator_says_when_the_chosen_mixture_is_not_the_exports(trained_run):
+  workdir, _ = trained_run
+  result = run("lbt_tf.evaluate", "--model", str(workdir / "generator"),
+               "--dataset", "grid", "--num-samples", "2000")
+  assert result.returncode == 0, result.stderr[-2000:]
+  (note,) = [l for l in result.stderr.splitlines() if l.startswith("lbt_tf.evaluate: note:")]
+  assert "was trained on another mixture (ring:" in note and "--dataset grid as asked" in note
+  assert json.loads(result.stdout)["num_modes"] == 100

@@ -40,9 +40,10 @@ def everything_the_trainer_holds(trainer):
   return found
 
 
-@pytest.mark.parametrize("method", METHODS.names())
+@pytest.mark.parametrize("method", METHODS.names() + ("estimator[kde]",))
 def test_every_method_checkpoints_its_whole_state(method, tmp_path):
-  config, trainer = small_trainer(method)
+  method, _, estimator = method.partition("[")
+  config, trainer = small_trainer(method, estimator=estimator.rstrip("]") or "vae")
   data = mixtures.training_batches(mixtures.of_config(config),
                                    config.batch_size * trainer.batches_per_iteration, 0)
   trainer.fit(data, steps_per_epoch=2, epochs=1, verbose=0)
@@ -50,7 +51,7 @@ def test_every_method_checkpoints_its_whole_state(method, tmp_path):
   prefix = checkpointer.save()
   assert checkpointing.step_of(trainer) == 2
 
-  _, fresh = small_trainer(method, seed=1)  # other initial weights
+  _, fresh = small_trainer(method, seed=1, estimator=config.estimator)  # other weights
   checkpointing.restore_exactly(fresh, prefix)
   held = everything_the_trainer_holds(trainer)
   assert {"generator", "generator_optimizer"} <= set(held) or method == "estimator"
@@ -75,7 +76,6 @@ def test_a_method_that_forgets_a_network_is_caught():
 @pytest.mark.parametrize("method, overrides, message", [
     ("pacgan", {"pack": 3}, "multiple of --pack"),
     ("veegan", {"discriminator_steps": 2}, "one discriminator update per iteration"),
-    ("estimator", {"estimator": "kde"}, "nothing to fit alone"),
 ])
 def test_methods_refuse_what_they_cannot_do(method, overrides, message):
   config = config_lib.make_config("ring", dict(SMALL, method=method, **overrides))
@@ -185,3 +185,22 @@ def test_scoring_an_export_loads_no_training_code(tmp_path):
                          timeout=300)
   assert check.returncode == 0, check.stderr[-2000:]
   assert check.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_a_kde_fitted_alone_keeps_the_real_data_and_samples_it_sharply():
+  """Maximum likelihood for a KDE is the data itself: the ceiling of the
+  grid preset's teacher covers every mode with the final bandwidth."""
+  from lbt_tf.metrics import mixture_metrics  # pylint: disable=g-import-not-at-top
+  config = config_lib.make_config("grid", {"method": "estimator", "estimator": "kde",
+                                           "kde_anneal_steps": 100, "steps": 2,
+                                           "estimator_steps": 2})
+  trainer = train_lib.build_trainer(config)
+  mixture = mixtures.of_config(config)
+  trainer.fit(mixtures.training_batches(mixture, 2 * config.batch_size, 0),
+              steps_per_epoch=2, epochs=1, verbose=0)
+  assert checkpointing.step_of(trainer) == 2 and trainer.noise_dim == 3
+  centers = trainer.estimator.centers.numpy()
+  assert centers.shape == (1024, 2) and mixture_metrics.evaluate(centers, mixture)["modes_covered"] > 90
+  samples = trainer.generator(tf.random.normal([200_000, 3])).numpy()
+  metrics = mixture_metrics.evaluate(samples, mixture)
+  assert metrics["modes_covered"] >= 95 and metrics["high_quality_percent"] > 90

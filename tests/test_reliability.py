@@ -318,3 +318,21 @@ def test_a_fresh_install_downloads_a_tfds_dataset_through_the_real_path(tmp_path
     server.shutdown()
   assert result.returncode == 0, result.stderr[-3000:]
   assert "DOWNLOADED (30, 8, 8, 1) [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in result.stdout
+
+
+def test_an_interrupt_during_the_final_evaluation_says_what_is_saved(tmp_path):
+  workdir = tmp_path / "run"
+  process = clitools.start("lbt_tf.train", "--workdir", workdir, *RUN, "--steps", "20",
+                           "--final-eval-samples", "50000000")  # a long final scoring
+  deadline = time.time() + 300
+  while not (workdir / "generator" / "1").exists():
+    assert time.time() < deadline and process.poll() is None, process.communicate()[1][-2000:]
+    time.sleep(0.2)
+  time.sleep(1)
+  process.send_signal(signal.SIGINT)
+  _, stderr = process.communicate(timeout=120)
+  (line,) = stderr.strip().splitlines()
+  assert line == (f"lbt_tf.train: error: interrupted during the final export and "
+                  f"evaluation; the training (step 20) is saved in "
+                  f"{workdir / 'checkpoints' / 'ckpt-20'}: run the same command to "
+                  "export and score it")

@@ -91,6 +91,11 @@ class GenerativeTrainer(keras.Model):
              for name in self.networks()}
     return {name: optimizer for name, optimizer in named.items() if optimizer is not None}
 
+  def counters(self) -> dict:
+    """Counters a checkpoint must hold besides the optimizers' (none here:
+    the generator optimizer counts the iterations)."""
+    return {}
+
   @property
   def iteration(self):
     """Iterations completed (one generator update each)."""

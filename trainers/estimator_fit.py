@@ -10,7 +10,7 @@ exported, scored, plotted and compared like any method's.
 import keras
 import tensorflow as tf
 
-from lbt_tf import estimators
+from lbt_tf import estimators, replicas
 from lbt_tf.estimators.base import Sampler
 from lbt_tf.trainers.base import GenerativeTrainer
 
@@ -25,35 +25,51 @@ class EstimatorFit(GenerativeTrainer):
     self.estimator_steps = max(1, estimator_steps)
     self.f_E_tracker = keras.metrics.Mean(name="f_E")
     self.trackers = [self.f_E_tracker]
+    # a closed-form estimator has no optimizer to count its fits
+    self.fits = tf.Variable(0, dtype=tf.int64, trainable=False, name="fits",
+                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
   @classmethod
   def from_config(cls, config, parts):
-    trainer = cls(parts.estimator(), config.estimator_steps, seed=config.seed)
-    trainer.compile(parts.estimator_optimizer(), **parts.compile_options())
+    estimator = parts.estimator()
+    trainer = cls(estimator, config.estimator_steps, seed=config.seed)
+    trainer.compile(None if estimator.closed_form else parts.estimator_optimizer(),
+                    **parts.compile_options())
     return trainer
 
   @classmethod
   def refuse(cls, config, data):
     estimators.refuse(config, data)
 
-  def networks(self):
-    return {"estimator": self.estimator}  # the sampler holds no weights of its own
+  def counters(self):
+    return {"fits": self.fits}
 
   @property
   def iteration(self):
+    if self.estimator.closed_form:
+      return self.fits
     return self.estimator_optimizer.iterations // self.estimator_steps
 
   @property
   def batches_per_iteration(self) -> int:
     return self.estimator_steps
 
-  def compile(self, estimator_optimizer, **kwargs):  # pylint: disable=arguments-differ
+  def networks(self):
+    return {"estimator": self.estimator}  # the sampler holds no weights of its own
+
+  def compile(self, estimator_optimizer=None, **kwargs):  # pylint: disable=arguments-differ
     keras.Model.compile(self, **kwargs)  # pylint: disable=bad-super-call
     self.estimator_optimizer = estimator_optimizer
-    self._build_optimizer(estimator_optimizer, self.estimator)
+    if estimator_optimizer is not None:
+      self._build_optimizer(estimator_optimizer, self.estimator)
     self.built = True
 
   def train_step(self, real):
+    if self.estimator.closed_form:  # its maximum-likelihood fit: keep the data
+      self.f_E_tracker.update_state(self.estimator.mean_score(real, self.seed_generator))
+      self.estimator.centers.assign(replicas.all_rows(real))
+      self.fits.assign_add(1)
+      return {m.name: m.result() for m in self.metrics}
     for batch in tf.split(real, self.estimator_steps):
       loss = self.descend(
           "estimator", lambda b=batch: -self.estimator.mean_score(b, self.seed_generator))

@@ -18,13 +18,18 @@ to the data, so a mode of std s comes out with std sqrt(s^2 - h^2) (a point
 when h >= s). Hence the defaults for a mixture (`--kde-bandwidth 0` etc.):
 start at half the distance between neighbouring modes (at least their std)
 and end at half their std, where the fitted modes keep 87% of their std.
+
+Alone (`--method estimator`), maximum likelihood on real data is the same
+formula: the KDE keeps the iteration's real batches as its centres and
+samples a centre plus noise of the finest bandwidth it reaches, the most it
+could teach.
 """
 
 import math
 
 import tensorflow as tf
 
-from lbt_tf.estimators.base import Estimator
+from lbt_tf.estimators.base import Estimator, standard_normal_cdf
 
 
 class KernelDensity(Estimator):
@@ -34,7 +39,8 @@ class KernelDensity(Estimator):
   closed_form = True
 
   def __init__(self, bandwidth: float, final_bandwidth: float = 0.0,
-               anneal_steps: int = 0, dtype=None, **kwargs):
+               anneal_steps: int = 0, kept_centers: int = 0, data_dim: int = 2,
+               dtype=None, **kwargs):
     super().__init__(dtype=dtype, **kwargs)
     if not bandwidth > 0 or final_bandwidth < 0 or anneal_steps < 0:
       raise ValueError("a KDE needs a positive bandwidth (and a final "
@@ -42,6 +48,11 @@ class KernelDensity(Estimator):
     self.bandwidth = bandwidth
     self.final_bandwidth = final_bandwidth or bandwidth
     self.anneal_steps = anneal_steps
+    self.data_dim = data_dim
+    if kept_centers:  # fitted alone: the real samples it keeps
+      self.centers = self.add_weight(shape=(kept_centers, data_dim), name="centers",
+                                     initializer="zeros", trainable=False,
+                                     aggregation="only_first_replica")
     self.built = True
 
   @classmethod
@@ -52,14 +63,9 @@ class KernelDensity(Estimator):
       final = final or data.mode_std / 2
     if not start:
       raise ValueError("--estimator kde needs --kde-bandwidth on this data")
-    return cls(start, final if config.kde_anneal_steps else 0.0, config.kde_anneal_steps)
-
-  @classmethod
-  def refuse(cls, config, data):
-    super().refuse(config, data)
-    if config.method == "estimator":
-      raise ValueError("--estimator kde has nothing to fit alone: a KDE of "
-                       "the real data is the data; choose vae, iwae, flow or mixture")
+    kept = config.batch_size * max(1, config.estimator_steps) if config.method == "estimator" else 0
+    return cls(start, final if config.kde_anneal_steps else 0.0, config.kde_anneal_steps,
+               kept_centers=kept, data_dim=data.shape[-1])
 
   def bandwidth_at(self, step):
     """h after `step` iterations of training."""
@@ -76,16 +82,32 @@ class KernelDensity(Estimator):
   def mean_log_likelihood(self, parameters, x, noise):
     del noise
     centers, h = parameters
+    return tf.reduce_mean(self.per_example_log_likelihood(centers, h, x))
+
+  def per_example_log_likelihood(self, centers, h, x):
     x = tf.cast(x, centers.dtype)
     d2 = (tf.reduce_sum(tf.square(x), -1)[:, None]
           - 2.0 * tf.matmul(x, centers, transpose_b=True)
           + tf.reduce_sum(tf.square(centers), -1)[None, :])
     dim = tf.cast(tf.shape(x)[-1], x.dtype)
     n = tf.cast(tf.shape(centers)[0], x.dtype)
-    log_p = (tf.reduce_logsumexp(-0.5 * tf.maximum(d2, 0.0) / tf.square(h), axis=1)
-             - tf.math.log(n) - dim * (tf.math.log(h) + 0.5 * math.log(2 * math.pi)))
-    return tf.reduce_mean(log_p)
+    h = tf.cast(h, x.dtype)
+    return (tf.reduce_logsumexp(-0.5 * tf.maximum(d2, 0.0) / tf.square(h), axis=1)
+            - tf.math.log(n) - dim * (tf.math.log(h) + 0.5 * math.log(2 * math.pi)))
 
   def call(self, inputs):
-    raise NotImplementedError("a KDE is scored with its fit: "
-                              "mean_log_likelihood(fit(samples), x, noise)")
+    """Log-likelihood of each x under the kept centres (fitted alone)."""
+    x, _ = inputs
+    centers = tf.convert_to_tensor(self.centers)
+    return self.per_example_log_likelihood(centers, self.final_bandwidth, x)
+
+  @property
+  def sampler_noise_dim(self) -> int:
+    return 1 + self.data_dim  # which centre, then the kernel's noise
+
+  def sample(self, z):
+    centers = tf.convert_to_tensor(self.centers)
+    count = tf.shape(centers)[0]
+    index = tf.minimum(tf.cast(standard_normal_cdf(z[:, 0]) * tf.cast(count, z.dtype), tf.int32),
+                       count - 1)
+    return tf.gather(centers, index) + self.final_bandwidth * z[:, 1:]
