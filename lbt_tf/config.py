@@ -77,10 +77,12 @@ class Config:
   flow_bins: int = setting(32, "flow: spline bins")
   flow_range: float = setting(0.0, "flow: splines act on [-r, r] (0: the data's extent)")
   mixture_components: int = setting(128, "mixture: Gaussian components")
-  kde_bandwidth: float = setting(
-      0.0, "kde: kernel bandwidth, the first if annealed (0: half the distance between modes)")
-  kde_final_bandwidth: float = setting(0.0, "kde: bandwidth after annealing (0: half the modes' std)")
-  kde_anneal_steps: int = setting(0, "kde: iterations to shrink it over (0: constant)")
+  bandwidth: float = setting(
+      0.0, "kde: kernel bandwidth; other estimators: std of the noise smoothing what they "
+           "fit and score (lbt_tf/smoothing.py); the first if annealed (0: kde: half the "
+           "distance between modes; others: none)")
+  final_bandwidth: float = setting(0.0, "bandwidth after annealing (0: half the modes' std)")
+  anneal_steps: int = setting(0, "iterations to shrink the bandwidth over (0: constant)")
   # optimisers (Adam everywhere, as in the paper)
   generator_lr: float = setting(1e-3, "generator Adam learning rate")
   generator_beta1: float = setting(0.5, "generator Adam beta1")
@@ -170,8 +172,8 @@ class Config:
     if self.flow_bins < 2:
       raise ValueError(f"--flow-bins must be at least 2, got {self.flow_bins}")
     non_negative = ("estimator_steps", "unroll_steps", "teaching_warmup", "image_size",
-                    "fid_samples", "flow_range", "kde_final_bandwidth",
-                    "kde_anneal_steps", "unroll_lr", "discriminator_steps", "kde_bandwidth",
+                    "fid_samples", "flow_range", "final_bandwidth",
+                    "anneal_steps", "unroll_lr", "discriminator_steps", "bandwidth",
                     "generator_clipnorm", "adversarial_weight", "gradient_penalty",
                     "implicit_damping")
     for name in non_negative:
@@ -222,8 +224,8 @@ GROUPS = (
                            "decoder_likelihood", "decoder_variance",
                            "learn_decoder_variance", "importance_samples",
                            "flow_couplings", "flow_bins", "flow_range",
-                           "mixture_components", "kde_bandwidth",
-                           "kde_final_bandwidth", "kde_anneal_steps")),
+                           "mixture_components", "bandwidth",
+                           "final_bandwidth", "anneal_steps")),
     ("optimisers", ("generator_lr", "generator_beta1", "generator_clipnorm",
                     "discriminator_lr", "discriminator_beta1", "discriminator_steps",
                     "estimator_optimizer", "estimator_lr", "estimator_beta1")),

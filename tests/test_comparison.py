@@ -7,7 +7,7 @@ import pytest
 from lbt_tf import comparison
 from tests import clitools
 
-TINY = ["--datasets", "ring", "--methods", "gan,pacgan,lbt[estimator=kde,kde_bandwidth=0.2]",
+TINY = ["--datasets", "ring", "--methods", "gan,pacgan,lbt[estimator=kde,bandwidth=0.2]",
         "--seeds", "3",
         "--steps", "20", "--set", "eval_every=10", "--set", "checkpoint_every=10",
         "--set", "eval_samples=2000", "--set", "final_eval_samples=20000",
@@ -25,7 +25,7 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
 
   # The table is the runs' own final metrics, aggregated over seeds.
   results = json.loads((workdir / "results.json").read_text())
-  for method in ("gan", "pacgan", "lbt[estimator=kde,kde_bandwidth=0.2]"):
+  for method in ("gan", "pacgan", "lbt[estimator=kde,bandwidth=0.2]"):
     runs = results["ring"][method]
     assert [r["seed"] for r in runs] == [3]
     for r in runs:
@@ -35,9 +35,9 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
       assert own["step"] == 20
   config = json.loads((workdir / "ring/pacgan/seed-3/config.json").read_text())
   assert config["seed"] == 3 and config["noise_dim"] == 16
-  variant = json.loads((workdir / "ring/lbt+estimator=kde+kde_bandwidth=0.2/seed-3/"
+  variant = json.loads((workdir / "ring/lbt+estimator=kde+bandwidth=0.2/seed-3/"
                                   "config.json").read_text())
-  assert (variant["method"], variant["estimator"], variant["kde_bandwidth"]) == ("lbt", "kde", 0.2)
+  assert (variant["method"], variant["estimator"], variant["bandwidth"]) == ("lbt", "kde", 0.2)
   table = (workdir / "results.md").read_text()
   assert "| gan | 1 |" in table and "| pacgan | 1 |" in table
 

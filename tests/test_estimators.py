@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from lbt_tf.estimators.flow import SplineFlow
+from lbt_tf.smoothing import Schedule
 from lbt_tf.estimators.iwae import IWAE
 from lbt_tf.estimators.kde import KernelDensity
 from lbt_tf.estimators.mixture import GaussianMixture
@@ -186,7 +187,7 @@ def test_mixture_log_likelihood_is_the_mixture_formula():
 
 
 def test_kde_is_the_mean_of_gaussian_kernels_and_its_bandwidth_anneals():
-  kde = KernelDensity(0.2, final_bandwidth=0.02, anneal_steps=100, dtype="float64")
+  kde = KernelDensity(Schedule(0.2, 0.02, 100), dtype="float64")
   rng = np.random.default_rng(0)
   centers, x = rng.normal(size=(5, 2)), rng.normal(size=(4, 2))
   theta = kde.fit(tf.constant(centers), step=0)

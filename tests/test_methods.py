@@ -192,7 +192,7 @@ def test_a_kde_fitted_alone_keeps_the_real_data_and_samples_it_sharply():
   grid preset's teacher covers every mode with the final bandwidth."""
   from lbt_tf.metrics import mixture_metrics  # pylint: disable=g-import-not-at-top
   config = config_lib.make_config("grid", {"method": "estimator", "estimator": "kde",
-                                           "kde_anneal_steps": 100, "steps": 2,
+                                           "anneal_steps": 100, "steps": 2,
                                            "estimator_steps": 2})
   trainer = train_lib.build_trainer(config)
   mixture = mixtures.of_config(config)

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from lbt_tf import config as config_lib
@@ -88,3 +89,26 @@ def test_lbt_alone_teaches_the_generator_where_the_data_is():
               steps_per_epoch=400, epochs=1, verbose=0)
   assert initial > 1.5
   assert distance_to_mode() < 0.3
+
+
+def test_a_smoothing_bandwidth_makes_the_estimator_fit_the_smoothed_samples():
+  """A generator stuck at one point: a one-component mixture fitted to its
+  samples smoothed with h = 0.3 learns a std of 0.3 (no schedule: -> 0)."""
+  from lbt_tf.estimators.mixture import GaussianMixture  # pylint: disable=g-import-not-at-top
+  from lbt_tf.smoothing import Schedule  # pylint: disable=g-import-not-at-top
+  scales = {}
+  for h in (0.0, 0.3):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    point = keras.Model(inputs, keras.layers.Dense(
+        2, kernel_initializer="zeros", bias_initializer="ones")(inputs))
+    trainer = LBT(point, GaussianMixture(2, components=1, extent=1.0), 4,
+                  estimator_steps=1, hypergradient=Hypergradient(steps=0),
+                  smoothing_schedule=Schedule(h, h))
+    trainer.compile(keras.optimizers.SGD(0.0), keras.optimizers.Adam(0.05))
+    step = tf.function(lambda: trainer.update_helpers([tf.zeros([256, 2])]))
+    for _ in range(400):
+      step()
+    scales[h] = float(tf.reduce_mean(tf.exp(trainer.estimator.log_scales)))
+  assert scales[0.3] == pytest.approx(0.3, rel=0.1)
+  assert scales[0.0] < 0.05

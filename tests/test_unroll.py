@@ -28,7 +28,7 @@ ESTIMATORS = {
     "flow": lambda: SplineFlow(2, couplings=2, bins=4, hidden_units=[4],
                                spline_range=3.0, dtype="float64"),
     "mixture": lambda: GaussianMixture(2, components=3, extent=2.0, dtype="float64"),
-    "kde": lambda: KernelDensity(0.7, dtype="float64"),
+    "kde": lambda: KernelDensity(0.7, dtype="float64"),  # a constant bandwidth
 }
 
 

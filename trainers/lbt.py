@@ -10,7 +10,9 @@ Per iteration (Algorithm 1 of the paper):
 
 How steps 2-3 are differentiated is `lbt_tf.hypergradient` (the unroll, a
 truncated unroll, or the implicit-function hypergradient at the live
-estimator).
+estimator). With a bandwidth schedule (`lbt_tf.smoothing`) a trained
+estimator fits and scores samples and data smoothed by Gaussian noise of
+the current bandwidth (a KDE's kernel is that bandwidth already).
 
 An estimator fitted in closed form (the KDE) has no steps 1-2: theta*(phi)
 is a formula of the generator's samples, and f_G(theta*(phi)) is exact.
@@ -19,7 +21,7 @@ is a formula of the generator's samples, and f_G(theta*(phi)) is exact.
 import keras
 import tensorflow as tf
 
-from lbt_tf import estimators, replicas
+from lbt_tf import estimators, replicas, smoothing
 from lbt_tf.hypergradient import Hypergradient
 from lbt_tf.trainers.base import GenerativeTrainer
 from lbt_tf.trainers.base import non_saturating_generator_loss
@@ -48,7 +50,8 @@ class LBT(GenerativeTrainer):
                estimator_steps: int = 2, hypergradient: Hypergradient = Hypergradient(),
                unroll_lr: float = None, stop_second_moment: bool = True,
                discriminator=None, adversarial_weight: float = 0.0,
-               teaching_warmup: int = 0, seed: int = 0, **kwargs):
+               teaching_warmup: int = 0, smoothing_schedule=None, seed: int = 0,
+               **kwargs):
     super().__init__(generator, noise_dim, discriminator, seed, **kwargs)
     if estimator_steps < 0 or hypergradient.steps < 0:
       raise ValueError("estimator_steps (M) and unroll steps (K) must be >= 0")
@@ -60,6 +63,7 @@ class LBT(GenerativeTrainer):
     self.stop_second_moment = stop_second_moment
     self.adversarial_weight = adversarial_weight
     self.teaching_warmup = teaching_warmup
+    self.smoothing = None if estimator.closed_form else smoothing_schedule
     self.f_E_tracker = keras.metrics.Mean(name="f_E")
     self.f_G_tracker = keras.metrics.Mean(name="f_G")
     self.trackers += [self.f_E_tracker, self.f_G_tracker]
@@ -71,6 +75,7 @@ class LBT(GenerativeTrainer):
                     hypergradient=parts.hypergradient(), unroll_lr=config.unroll_lr or None,
                     stop_second_moment=config.stop_second_moment,
                     teaching_warmup=config.teaching_warmup, seed=config.seed,
+                    smoothing_schedule=smoothing.from_config(config, parts.data),
                     discriminator_steps=config.discriminator_steps or 1)
     optimizers = dict(generator_optimizer=parts.generator_optimizer())
     if not estimator.closed_form:
@@ -112,7 +117,7 @@ class LBT(GenerativeTrainer):
       return  # nothing to train: the fit is a formula of the samples
     # G does not change during these updates: draw all M batches in one call.
     for fake in self.generate_batches(tf.shape(reals[0])[0], self.estimator_steps):
-      fake = tf.stop_gradient(fake)
+      fake = self.smoothed(tf.stop_gradient(fake))
       loss = self.descend("estimator", lambda f=fake: -self.estimator_log_likelihood(f))
       self.f_E_tracker.update_state(-loss)
 
@@ -130,6 +135,8 @@ class LBT(GenerativeTrainer):
                                  self.generator_optimizer.iterations)
       return self.estimator_log_likelihood(real, theta)
     batch = tf.shape(real)[0]
+    real = self.smoothed(real)
+    fakes = [self.smoothed(fake) for fake in fakes]
     real_noise = self.estimator_noise(batch)  # the same for every use of f_G
     noises = tf.reshape(self.estimator_noise(batch, len(fakes)),
                         tf.concat([[len(fakes), batch], tf.shape(real_noise)[1:]], 0))
@@ -145,6 +152,17 @@ class LBT(GenerativeTrainer):
     return self.hypergradient.objective(
         f_G, fit_loss, [tf.stack(fakes), noises], self.estimator.trainable_variables,
         self.estimator_optimizer, self.stop_second_moment, self.unroll_lr)
+
+  def smoothed(self, x):
+    """x plus Gaussian noise of the schedule's current bandwidth (x itself
+    without a schedule)."""
+    if self.smoothing is None or not self.smoothing.active:
+      return x
+    noise = replicas.this_replicas_rows(
+        lambda n: keras.random.normal((n,) + tuple(x.shape[1:]), seed=self.seed_generator,
+                                      dtype=x.dtype),
+        tf.shape(x)[0])
+    return x + self.smoothing.at(self.generator_optimizer.iterations, x.dtype) * noise
 
   def estimator_noise(self, batch_size, count: int = 1):
     """The estimator's noise for `count` batches (this replica's rows)."""

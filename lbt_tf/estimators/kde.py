@@ -9,15 +9,8 @@ with a KDE teacher is maximum likelihood of the real data under the
 generator's distribution smoothed by the kernel (Theorem 2 of the paper, in
 the limit of many samples).
 
-The bandwidth h may shrink during training, from `bandwidth` to
-`final_bandwidth` geometrically over `anneal_steps` iterations (coarse to
-fine: a wide kernel reaches every region of the data, so every mode pulls
-mass towards it; a narrow one then sharpens the modes). The kernel also
-blurs what the generator must produce: maximum likelihood fits p_G * N(0, h^2)
-to the data, so a mode of std s comes out with std sqrt(s^2 - h^2) (a point
-when h >= s). Hence the defaults for a mixture (`--kde-bandwidth 0` etc.):
-start at half the distance between neighbouring modes (at least their std)
-and end at half their std, where the fitted modes keep 87% of their std.
+The bandwidth follows `lbt_tf.smoothing` (coarse to fine; by default from
+half the distance between neighbouring modes to half their std).
 
 Alone (`--method estimator`), maximum likelihood on real data is the same
 formula: the KDE keeps the iteration's real batches as its centres and
@@ -29,25 +22,25 @@ import math
 
 import tensorflow as tf
 
+from lbt_tf import smoothing
 from lbt_tf.estimators.base import Estimator, standard_normal_cdf
 
 
 class KernelDensity(Estimator):
-  """Args: bandwidth h (data units); final_bandwidth and anneal_steps for a
-  coarse-to-fine schedule (final_bandwidth 0: a constant h)."""
+  """Args: bandwidth, a `smoothing.Schedule` (a float: constant); kept_centers,
+  data_dim: the real samples kept when fitted alone."""
 
   closed_form = True
 
-  def __init__(self, bandwidth: float, final_bandwidth: float = 0.0,
-               anneal_steps: int = 0, kept_centers: int = 0, data_dim: int = 2,
+  def __init__(self, bandwidth, kept_centers: int = 0, data_dim: int = 2,
                dtype=None, **kwargs):
     super().__init__(dtype=dtype, **kwargs)
-    if not bandwidth > 0 or final_bandwidth < 0 or anneal_steps < 0:
-      raise ValueError("a KDE needs a positive bandwidth (and a final "
-                       "bandwidth and anneal steps >= 0)")
-    self.bandwidth = bandwidth
-    self.final_bandwidth = final_bandwidth or bandwidth
-    self.anneal_steps = anneal_steps
+    if not isinstance(bandwidth, smoothing.Schedule):
+      bandwidth = smoothing.Schedule(bandwidth, bandwidth)
+    if not bandwidth.active:
+      raise ValueError("a KDE needs a positive bandwidth")
+    self.schedule = bandwidth
+    self.final_bandwidth = bandwidth.finest
     self.data_dim = data_dim
     if kept_centers:  # fitted alone: the real samples it keeps
       self.centers = self.add_weight(shape=(kept_centers, data_dim), name="centers",
@@ -57,23 +50,13 @@ class KernelDensity(Estimator):
 
   @classmethod
   def from_config(cls, config, data):
-    start, final = config.kde_bandwidth, config.kde_final_bandwidth
-    if data.mode_std is not None:  # a mixture: scales from its description
-      start = start or max(data.mode_std, data.mode_spacing / 2)
-      final = final or data.mode_std / 2
-    if not start:
-      raise ValueError("--estimator kde needs --kde-bandwidth on this data")
     kept = config.batch_size * max(1, config.estimator_steps) if config.method == "estimator" else 0
-    return cls(start, final if config.kde_anneal_steps else 0.0, config.kde_anneal_steps,
-               kept_centers=kept, data_dim=data.shape[-1])
+    return cls(smoothing.from_config(config, data, kernel=True), kept_centers=kept,
+               data_dim=data.shape[-1])
 
   def bandwidth_at(self, step):
     """h after `step` iterations of training."""
-    if self.final_bandwidth == self.bandwidth or not self.anneal_steps:
-      return tf.constant(self.bandwidth, self.compute_dtype)
-    progress = tf.minimum(tf.cast(step, self.compute_dtype) / self.anneal_steps, 1.0)
-    ratio = self.final_bandwidth / self.bandwidth
-    return self.bandwidth * tf.pow(tf.constant(ratio, self.compute_dtype), progress)
+    return self.schedule.at(step, self.compute_dtype)
 
   def fit(self, samples, step=0):
     """theta*(samples) = the samples, with the bandwidth for `step`."""
