@@ -35,7 +35,9 @@ def main(argv=None):
                                         "a method with settings of its own: "
                                         "lbt[estimator=flow,unroll_steps=3]")
   parser.add_argument("--seeds", help="comma-separated integers")
-  parser.add_argument("--steps", type=int, help="iterations of every run")
+  parser.add_argument("--steps", type=int,
+                      help="iterations of every run (default: the preset's, or each "
+                           "dataset's own)")
   parser.add_argument("--jobs", type=int, default=1,
                       help="runs trained at once (each uses all cores; 1 gives "
                            "clean iterations/s)")
@@ -76,8 +78,8 @@ def main(argv=None):
   report = lambda message: print(f"{PROG}: {message}", flush=True)
   cli.interrupt_on_signals()
   if not args.report_only:
-    report(f"{len(chosen.runs())} runs of {chosen.steps} iterations "
-           f"-> {args.workdir}")
+    budgets = ", ".join(f"{d} {chosen.steps_of(d)}" for d in chosen.datasets)
+    report(f"{len(chosen.runs())} runs (iterations: {budgets}) -> {args.workdir}")
     try:
       failures = comparison.run_all(chosen, args.workdir, args.jobs, report)
     except KeyboardInterrupt:

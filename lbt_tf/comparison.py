@@ -34,7 +34,7 @@ class Comparison:
   datasets: Tuple[str, ...]
   methods: Tuple[str, ...]
   seeds: Tuple[int, ...]
-  steps: int
+  steps: int = 0  # 0: each dataset's preset budget
   coverage: str = "modes_covered"
   settings: Dict[str, object] = dataclasses.field(default_factory=dict)
   description: str = ""
@@ -56,8 +56,14 @@ class Comparison:
 
   def run_config(self, dataset, row, seed) -> config_lib.Config:
     method, settings = parse_row(row)
-    overrides = dict(self.settings, **settings, method=method, seed=seed, steps=self.steps)
+    overrides = dict(self.settings, **settings, method=method, seed=seed)
+    if self.steps:
+      overrides["steps"] = self.steps
     return config_lib.make_config(dataset, overrides)
+
+  def steps_of(self, dataset) -> int:
+    """The iterations of every run on `dataset`."""
+    return self.run_config(dataset, self.methods[0], self.seeds[0]).steps
 
   def runs(self) -> List[Tuple[str, str, int]]:
     return [(d, m, s) for d in self.datasets for m in self.methods
@@ -135,7 +141,8 @@ def finished(directory: pathlib.Path, steps: int) -> bool:
 def train_command(comparison: Comparison, dataset, row, seed, directory):
   method, settings = parse_row(row)
   args = [sys.executable, "-m", "lbt_tf.train", "--dataset", dataset,
-          "--method", method, "--seed", str(seed), "--steps", str(comparison.steps),
+          "--method", method, "--seed", str(seed),
+          "--steps", str(comparison.steps_of(dataset)),
           "--workdir", str(directory)]
   for name, value in sorted(dict(comparison.settings, **settings).items()):
     if isinstance(value, (list, tuple)):
@@ -150,8 +157,8 @@ def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print):
   Returns the runs that failed, as (run directory, last line of its log).
   """
   todo = [(run, run_dir(workdir, *run)) for run in comparison.runs()]
-  done = [run for run, d in todo if finished(d, comparison.steps)]
-  todo = [(run, d) for run, d in todo if not finished(d, comparison.steps)]
+  done = [run for run, d in todo if finished(d, comparison.steps_of(run[0]))]
+  todo = [(run, d) for run, d in todo if not finished(d, comparison.steps_of(run[0]))]
   if done:
     report(f"{len(done)} of {len(done) + len(todo)} runs already finished")
   running, failures = [], []
@@ -218,7 +225,7 @@ def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]
   results = {}
   for dataset, method, seed in comparison.runs():
     directory = run_dir(workdir, dataset, method, seed)
-    if finished(directory, comparison.steps):
+    if finished(directory, comparison.steps_of(dataset)):
       metrics = json.loads((directory / "metrics.json").read_text())
       metrics["seed"] = seed
       # The run recorded its export's path as it was given; the comparison
@@ -256,7 +263,7 @@ def markdown_table(comparison: Comparison, results) -> str:
       columns = METRICS
       coverage = {key: label for key, label, _ in METRICS}[comparison.coverage]
       about = f"{config.num_modes} modes; this protocol counts coverage as {coverage}"
-    lines += [f"**{dataset}** ({about}), {comparison.steps} iterations, "
+    lines += [f"**{dataset}** ({about}), {config.steps} iterations, "
               "mean ± std over seeds:",
               "",
               "| method | seeds | " + " | ".join(label for _, label, _ in columns) + " |",
@@ -282,7 +289,7 @@ def curves(comparison: Comparison, workdir, dataset) -> dict:
     histories = []
     for seed in comparison.seeds:
       directory = run_dir(workdir, dataset, method, seed)
-      if finished(directory, comparison.steps):
+      if finished(directory, comparison.steps_of(dataset)):
         histories.append(metrics_csv.read_rows(directory / "metrics.csv"))
     histories = [h for h in histories if h]
     if not histories:
