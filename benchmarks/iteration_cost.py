@@ -4,12 +4,13 @@ Times, in one process and at the ring preset's sizes (batch 512), the
 steady-state milliseconds per iteration and the first call (trace, compile
 and 10 iterations) of:
 
-  methods          every registered method (LBT with the preset's VAE);
+  methods          every registered method (LBT and LBT-GAN with the preset's
+                   estimator, the closed-form KDE);
   estimators       LBT-GAN with each estimator;
-  hypergradients   LBT-GAN with each way of differentiating the teaching step;
+  hypergradients   LBT-GAN (VAE) with each way of differentiating the teaching step;
 
-then, each in a fresh process (peak memory is per process), LBT-GAN with
-K = 5, 20 and 50 unrolled steps, symbolic loop and Python loop: first-call
+then, each in a fresh process (peak memory is per process), LBT-GAN (VAE) with
+K = 1, 5, 20 and 50 unrolled steps, symbolic loop and Python loop: first-call
 seconds and the process's peak resident memory. Prints ratios; run alone
 on the machine.
 
@@ -64,7 +65,8 @@ def print_table(title, rows, gan_ms):
 def one_process(k, loop):
   """First-call seconds and peak memory (MiB) of LBT-GAN with K steps, in
   this process (run as a child)."""
-  first, _ = time_run(1, repeats=0, method="lbt-gan", unroll_steps=k, unroll_loop=loop)
+  first, _ = time_run(1, repeats=0, method="lbt-gan", estimator="vae", unroll_steps=k,
+                      unroll_loop=loop)
   peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   print(json.dumps({"first_s": first, "peak_mib": peak}))
 
@@ -98,14 +100,16 @@ def main():
       results["estimators"][estimator] = time_run(args.iterations, method="lbt-gan",
                                                   estimator=estimator)
   for name, overrides in HYPERGRADIENT_ROWS.items():
-    results["hypergradients"][name] = time_run(args.iterations, method="lbt-gan", **overrides)
+    results["hypergradients"][name] = time_run(args.iterations, method="lbt-gan",
+                                               estimator="vae", **overrides)
 
-  print(f"ring preset sizes (batch 512, K = 5, M = 2), best of 2 x {args.iterations} iterations")
-  print_table("methods", results["methods"], gan_ms)
+  print("ring preset (batch 512, K = 5; trained estimators M = 10), "
+        f"best of 2 x {args.iterations} iterations")
+  print_table("methods (LBT, LBT-GAN: KDE)", results["methods"], gan_ms)
   print_table("LBT-GAN, by estimator", results["estimators"], gan_ms)
   print_table("LBT-GAN (VAE), by hypergradient", results["hypergradients"], gan_ms)
 
-  print("\nLBT-GAN by unroll length K, each in a fresh process")
+  print("\nLBT-GAN (VAE) by unroll length K, each in a fresh process")
   print(f"{'K':>4}{'loop':>10}{'first call s':>14}{'peak MiB':>10}")
   for loop in ("symbolic", "python"):
     for k in (1, 5, 20, 50):

@@ -40,13 +40,13 @@ SAMPLES = {"veegan-ring": 2500, "veegan-grid": 2500}  # the protocol's count
 ROWS = {
     "gan": {"method": "gan"},
     "unrolled-gan (unroll)": {"method": "unrolled-gan"},
-    "lbt-gan, vae, unroll": {"method": "lbt-gan", "estimator": "vae"},
-    "lbt-gan, vae, truncated T=1": {"method": "lbt-gan", "estimator": "vae",
+    "lbt-gan vae unroll": {"method": "lbt-gan", "estimator": "vae"},
+    "lbt-gan vae truncated T=1": {"method": "lbt-gan", "estimator": "vae",
                                     "hypergradient": "truncated", "truncate_steps": 1},
-    "lbt-gan, vae, implicit": {"method": "lbt-gan", "estimator": "vae",
+    "lbt-gan vae implicit": {"method": "lbt-gan", "estimator": "vae",
                                "hypergradient": "implicit"},
-    "lbt, preset estimator": {"method": "lbt"},
-    "lbt-gan, preset estimator": {"method": "lbt-gan"},
+    "lbt (preset estimator)": {"method": "lbt"},
+    "lbt-gan (preset estimator)": {"method": "lbt-gan"},
 }
 
 
@@ -84,7 +84,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--datasets", default="ring,veegan-ring,veegan-grid")
-  parser.add_argument("--rows", default=",".join(ROWS), help="which rows (names above)")
+  parser.add_argument("--rows", default=",".join(ROWS), help="which rows, comma-separated (names above)")
   parser.add_argument("--seeds", default="0,1,2")
   parser.add_argument("--budget", type=int, default=5000, help="iterations at most")
   parser.add_argument("--every", type=int, default=250, help="iterations between scorings")
