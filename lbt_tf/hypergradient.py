@@ -131,11 +131,7 @@ def symbolic_unroll(fit_loss, theta_0: Tensors, optimizer, state, inputs: Sequen
 
   def step(carry, step_inputs):
     params, opt_state = tf.nest.pack_sequence_as(structure, carry)
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(params)
-      loss = fit_loss(params, step_inputs)
-    grads = replicas.sum_over_replicas(tape.gradient(loss, params))
-    return tf.nest.flatten(optimizer.step(params, grads, opt_state))
+    return tf.nest.flatten(unroll.descend(fit_loss, params, optimizer, opt_state, step_inputs))
 
   @tf.custom_gradient
   def run(*xs):

@@ -98,13 +98,19 @@ def differentiable_twin(optimizer: keras.optimizers.Optimizer, variables,
       "; the unroll supports Adam and plain SGD")
 
 
+def descend(fit_loss: Callable, params: Tensors, optimizer, state, step_inputs):
+  """One differentiable optimizer step on `fit_loss(params, step_inputs)`:
+  (params, state) after it."""
+  with tf.GradientTape(watch_accessed_variables=False) as tape:
+    tape.watch(params)
+    loss = fit_loss(params, step_inputs)
+  grads = replicas.sum_over_replicas(tape.gradient(loss, params))
+  return optimizer.step(params, grads, state)
+
+
 def unroll(fit_loss: Callable[[Tensors, int], tf.Tensor], params: Tensors,
            optimizer, state, num_steps: int) -> Tensors:
   """theta_K: `num_steps` differentiable optimizer steps that minimise `fit_loss`."""
   for k in range(num_steps):
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(params)
-      loss = fit_loss(params, k)
-    grads = replicas.sum_over_replicas(tape.gradient(loss, params))
-    params, state = optimizer.step(params, grads, state)
+    params, state = descend(fit_loss, params, optimizer, state, k)
   return params

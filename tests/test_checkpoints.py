@@ -14,7 +14,9 @@ from lbt_tf import checkpointing, train_lib
 from lbt_tf import config as config_lib
 from tests import clitools
 
-RUN = ["--eval-every", "10", "--checkpoint-every", "10", *clitools.SMALL_RUN]
+# The VAE: its Adam moments and decoder variance are the state these tests poison and compare.
+RUN = ["--eval-every", "10", "--checkpoint-every", "10", "--estimator", "vae", "--estimator-steps", "2",
+       *clitools.SMALL_RUN]
 DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
 
 
@@ -159,7 +161,7 @@ def test_init_from_copies_network_weights_only(finished_run):
   source = train_lib.build_trainer(config_lib.load(finished_run))
   checkpointing.restore_exactly(source, finished_run / "checkpoints" / "ckpt-40")
   config = config_lib.make_config("ring", {
-      "noise_dim": 16, "generator_units": (32, 32), "estimator_units": (32, 32),
+      "estimator": "vae", "noise_dim": 16, "generator_units": (32, 32), "estimator_units": (32, 32),
       "discriminator_units": (32, 32), "num_modes": 4, "radius": 2.0})
   trainer = train_lib.build_trainer(config)
   reports = []

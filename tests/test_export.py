@@ -43,7 +43,7 @@ def test_export_writes_new_versions_and_never_overwrites(run_dir, tmp_path):
   assert digest(base / "1") == before
   assert not list(base.glob(".*"))  # no staging folder left behind
   meta = generators.metadata(base / "2")
-  assert meta == {"dataset": "ring", "method": "lbt-gan", "estimator": "vae", "step": 20,
+  assert meta == {"dataset": "ring", "method": "lbt-gan", "estimator": "kde", "step": 20,
                   "mixture": meta["mixture"], "noise_dim": 16}
 
 
