@@ -9,9 +9,10 @@ and 10 iterations) of:
   estimators       LBT-GAN with each estimator;
   hypergradients   LBT-GAN (VAE) with each way of differentiating the teaching step;
 
-then, each in a fresh process (peak memory is per process), LBT-GAN (VAE) with
+then, each in a fresh process, LBT-GAN (VAE) with
 K = 1, 5, 20 and 50 unrolled steps, symbolic loop and Python loop: first-call
-seconds and the process's peak resident memory. Prints ratios; run alone
+seconds and the peak resident memory of that first call (VmHWM, reset once
+the trainer is built; Linux). Prints ratios; run alone
 on the machine.
 
   python benchmarks/iteration_cost.py [--iterations 50] [--skip-flow]
@@ -20,7 +21,7 @@ on the machine.
 import argparse
 import json
 import os
-import resource
+import pathlib
 import subprocess
 import sys
 import time
@@ -36,14 +37,20 @@ HYPERGRADIENT_ROWS = {
 }
 
 
-def time_run(iterations, repeats=2, **overrides):
-  """(first call seconds, best seconds per iteration) of one configuration."""
+def build(**overrides):
+  """A trainer at the ring preset's sizes and its endless batches."""
   from lbt_tf import config as config_lib, train_lib  # pylint: disable=g-import-not-at-top
   from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
   config = config_lib.make_config("ring", dict(overrides, steps=100, eval_every=100))
   trainer = train_lib.build_trainer(config)
   data = mixtures.training_batches(mixtures.of_config(config),
                                    config.batch_size * trainer.batches_per_iteration, 0)
+  return trainer, data
+
+
+def time_run(iterations, repeats=2, **overrides):
+  """(first call seconds, best seconds per iteration) of one configuration."""
+  trainer, data = build(**overrides)
   start = time.perf_counter()
   trainer.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
   first = time.perf_counter() - start
@@ -62,13 +69,22 @@ def print_table(title, rows, gan_ms):
     print(f"{name:<28}{1e3 * per:>14.1f}{1e3 * per / gan_ms:>8.1f}{first:>14.1f}")
 
 
+def peak_rss_mib() -> float:
+  """This process's peak resident memory since the last reset (Linux)."""
+  status = pathlib.Path("/proc/self/status").read_text()
+  return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
 def one_process(k, loop):
-  """First-call seconds and peak memory (MiB) of LBT-GAN with K steps, in
-  this process (run as a child)."""
-  first, _ = time_run(1, repeats=0, method="lbt-gan", estimator="vae", unroll_steps=k,
-                      unroll_loop=loop)
-  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  print(json.dumps({"first_s": first, "peak_mib": peak}))
+  """First-call seconds of LBT-GAN with K steps, and the peak memory of that
+  call above the built trainer (run as a child: peaks are per process)."""
+  trainer, data = build(method="lbt-gan", estimator="vae", unroll_steps=k, unroll_loop=loop)
+  before = peak_rss_mib()
+  pathlib.Path("/proc/self/clear_refs").write_text("5")  # reset the peak to now
+  start = time.perf_counter()
+  trainer.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
+  first = time.perf_counter() - start
+  print(json.dumps({"first_s": first, "peak_mib": peak_rss_mib(), "built_mib": before}))
 
 
 def in_fresh_process(k, loop):
