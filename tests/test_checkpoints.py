@@ -4,7 +4,6 @@ real corruption, real divergence."""
 import json
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -71,22 +70,9 @@ def latest_step(workdir):
   return int(latest.rsplit("-", 1)[1]) if latest else 0
 
 
-def start_long_run(workdir, until_step):
-  """A run of 100,000 steps, returned once it has checkpointed `until_step`."""
-  process = clitools.start("lbt_tf.train", "--workdir", workdir, *RUN,
-                           "--steps", "100000")
-  deadline = time.time() + 300
-  while latest_step(workdir) < until_step:
-    if time.time() > deadline or process.poll() is not None:
-      process.kill()
-      pytest.fail(f"no checkpoint at step {until_step}: {process.communicate()[1][-2000:]}")
-    time.sleep(0.3)
-  return process
-
-
 def test_sigkill_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
   workdir = tmp_path / "killed"
-  process = start_long_run(workdir, 30)
+  process = clitools.train_until_checkpoint(workdir, RUN, 30)
   os.kill(process.pid, signal.SIGKILL)
   process.wait()
   saved = latest_step(workdir)
@@ -107,7 +93,7 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(tmp_path, s
   """Ctrl-C, or a scheduler's SIGTERM, also when started in the background
   (where SIGINT would be ignored)."""
   workdir = tmp_path / "interrupted"
-  process = start_long_run(workdir, 20)
+  process = clitools.train_until_checkpoint(workdir, RUN, 20)
   process.send_signal(signum)
   _, stderr = process.communicate(timeout=120)
   lines = stderr.strip().splitlines()

@@ -38,24 +38,6 @@ def metric_steps(workdir):
   return [int(float(row.split(",")[0])) for row in rows]
 
 
-def checkpoints(workdir):
-  return sorted(int(p.name[5:-6]) for p in (workdir / "checkpoints").glob("ckpt-*.index")
-                if ".corrupt" not in p.name)
-
-
-def start_run(workdir, until_step, *extra):
-  """A long run, returned once it has checkpointed `until_step`."""
-  process = clitools.start("lbt_tf.train", "--workdir", workdir, *RUN,
-                           "--steps", "100000", *extra)
-  deadline = time.time() + 300
-  while not (workdir / "checkpoints").exists() or max(checkpoints(workdir), default=0) < until_step:
-    if time.time() > deadline or process.poll() is not None:
-      process.kill()
-      pytest.fail(f"no checkpoint {until_step}: {process.communicate()[1][-2000:]}")
-    time.sleep(0.2)
-  return process
-
-
 def test_a_damaged_checkpoint_index_is_rebuilt_from_the_checkpoint_files(tmp_path):
   workdir = tmp_path / "run"
   assert train(workdir, "--steps", "30").returncode == 0
@@ -76,14 +58,14 @@ def test_two_trainings_on_one_run_directory(tmp_path):
   """The second fails in one line naming the first; after a kill -9 the
   next run says it takes over and resumes."""
   workdir = tmp_path / "run"
-  first = start_run(workdir, 20)
+  first = clitools.train_until_checkpoint(workdir, RUN, 20)
   second = train(workdir, "--steps", "100000")
   line = one_error_line(second)
   assert f"{workdir} is being trained by pid {first.pid} on " in line
   assert "wait for it to finish or stop it" in line
   os.kill(first.pid, signal.SIGKILL)
   first.wait()
-  saved = max(checkpoints(workdir))
+  saved = max(clitools.checkpoint_steps(workdir))
   third = train(workdir, "--steps", saved + 10)
   assert third.returncode == 0, third.stderr[-3000:]
   assert f"taking over {workdir} from pid {first.pid} on " in third.stdout
@@ -141,7 +123,7 @@ def test_a_checkpoint_corrupted_twice_keeps_both_pieces_of_evidence(tmp_path):
   workdir = tmp_path / "run"
   assert train(workdir, "--steps", "30").returncode == 0
   for steps in (40, 50):
-    newest = max(checkpoints(workdir))
+    newest = max(clitools.checkpoint_steps(workdir))
     (data,) = (workdir / "checkpoints").glob(f"ckpt-{newest}.data-*")
     data.write_bytes(b"\x00garbage" * 64)
     result = train(workdir, "--steps", steps)
