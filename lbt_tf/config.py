@@ -107,6 +107,10 @@ class Config:
   implicit_step: float = setting(1e-3, "implicit, neumann: alpha (below 2 / largest eigenvalue)")
   adversarial_weight: float = setting(0.1, "lbt-gan: lambda_G")
   teaching_warmup: int = setting(0, "iterations before the teaching term counts")
+  scale_teaching: bool = setting(
+      False, "multiply the teaching term by (h / first h)^2 as the bandwidth shrinks: "
+             "its gradient stays in data units (the mean-shift step) and lambda_G's "
+             "term keeps its weight")
   # baselines
   pack: int = setting(2, "pacgan: samples per discriminator input")
   gradient_penalty: float = setting(10.0, "wgan-gp: penalty weight lambda")
@@ -187,6 +191,9 @@ class Config:
     for name in ("generator_beta1", "discriminator_beta1", "estimator_beta1"):
       if not 0 <= getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be in [0, 1), got {getattr(self, name)}")
+    if self.scale_teaching and not self.anneal_steps:
+      raise ValueError("--scale-teaching true needs an annealed bandwidth: give "
+                       "--anneal-steps N (N > 0)")
     if self.layout == "grid" and math.isqrt(self.num_modes) ** 2 != self.num_modes:
       raise ValueError("a grid needs a square number of modes (4, 9, ..., 100), "
                        f"got --num-modes {self.num_modes}")
@@ -231,7 +238,7 @@ GROUPS = (
                     "estimator_optimizer", "estimator_lr", "estimator_beta1")),
     ("learning by teaching", ("estimator_steps", "unroll_steps", "unroll_lr",
                               "stop_second_moment", "adversarial_weight",
-                              "teaching_warmup")),
+                              "teaching_warmup", "scale_teaching")),
     ("hypergradient", ("hypergradient", "unroll_loop", "truncate_steps", "implicit_iterations",
                        "implicit_damping", "implicit_solver", "implicit_step")),
     ("baselines", ("pack", "gradient_penalty")),

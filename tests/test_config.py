@@ -54,6 +54,7 @@ def test_unparseable_text_is_refused_in_one_line(name, text, message):
     ({"unroll_lr": -1e-4}, "--unroll-lr must be >= 0"),
     ({"flow_bins": 1}, "--flow-bins must be at least 2"),
     ({"steps": 1000, "eval_every": 300}, "must be a multiple of --eval-every"),
+    ({"scale_teaching": True, "anneal_steps": 0}, "--scale-teaching true needs an annealed"),
 ])
 def test_bad_values_are_refused_with_the_flag_named(overrides, message):
   with pytest.raises(ValueError, match=re.escape(message)):

@@ -42,6 +42,10 @@ class LBT(GenerativeTrainer):
     discriminator, adversarial_weight: LBT-GAN's extra term (lambda_G).
     teaching_warmup: iterations before the teaching term counts (the
       authors' image runs start it at 3,000); the estimator trains throughout.
+    scale_teaching: weight the teaching term by (h / h_0)^2 under a bandwidth
+      schedule. A kernel's log-density gradient grows as 1 / h^2 (h^2 times
+      it is the mean-shift step, a distance in data units), so without this
+      a shrinking bandwidth silences the discriminator term of LBT-GAN.
   """
 
   adversarial = False  # LBT-GAN: with a discriminator term
@@ -50,8 +54,8 @@ class LBT(GenerativeTrainer):
                estimator_steps: int = 2, hypergradient: Hypergradient = Hypergradient(),
                unroll_lr: float = None, stop_second_moment: bool = True,
                discriminator=None, adversarial_weight: float = 0.0,
-               teaching_warmup: int = 0, smoothing_schedule=None, seed: int = 0,
-               **kwargs):
+               teaching_warmup: int = 0, smoothing_schedule=None,
+               scale_teaching: bool = False, seed: int = 0, **kwargs):
     super().__init__(generator, noise_dim, discriminator, seed, **kwargs)
     if estimator_steps < 0 or hypergradient.steps < 0:
       raise ValueError("estimator_steps (M) and unroll steps (K) must be >= 0")
@@ -64,6 +68,10 @@ class LBT(GenerativeTrainer):
     self.adversarial_weight = adversarial_weight
     self.teaching_warmup = teaching_warmup
     self.smoothing = None if estimator.closed_form else smoothing_schedule
+    schedule = estimator.schedule if estimator.closed_form else smoothing_schedule
+    if scale_teaching and not (schedule and schedule.steps):
+      raise ValueError("--scale-teaching needs an annealed bandwidth (--anneal-steps > 0)")
+    self.teaching_schedule = schedule if scale_teaching else None
     self.f_E_tracker = keras.metrics.Mean(name="f_E")
     self.f_G_tracker = keras.metrics.Mean(name="f_G")
     self.trackers += [self.f_E_tracker, self.f_G_tracker]
@@ -75,6 +83,7 @@ class LBT(GenerativeTrainer):
                     hypergradient=parts.hypergradient(), unroll_lr=config.unroll_lr or None,
                     stop_second_moment=config.stop_second_moment,
                     teaching_warmup=config.teaching_warmup, seed=config.seed,
+                    scale_teaching=config.scale_teaching,
                     smoothing_schedule=smoothing.from_config(config, parts.data),
                     discriminator_steps=config.discriminator_steps or 1)
     optimizers = dict(generator_optimizer=parts.generator_optimizer())
@@ -176,6 +185,9 @@ class LBT(GenerativeTrainer):
     f_G = self.teaching_objective(real, fakes[:self.unroll_steps])
     self.f_G_tracker.update_state(f_G)
     loss = -f_G
+    if self.teaching_schedule is not None:  # teaching in data units
+      step = self.generator_optimizer.iterations
+      loss *= tf.square(self.teaching_schedule.at(step, loss.dtype) / self.teaching_schedule.start)
     if self.teaching_warmup:
       # A weight, not a tf.cond: a branch around the unroll's all-reduce
       # breaks under tf.distribute (keras-team/keras#19246).
