@@ -108,9 +108,9 @@ class Config:
   adversarial_weight: float = setting(0.1, "lbt-gan: lambda_G")
   teaching_warmup: int = setting(0, "iterations before the teaching term counts")
   scale_teaching: bool = setting(
-      False, "multiply the teaching term by (h / first h)^2 as the bandwidth shrinks: "
-             "its gradient stays in data units (the mean-shift step) and lambda_G's "
-             "term keeps its weight")
+      False, "lbt-gan: multiply the teaching term by (h / first h)^2 as the bandwidth "
+             "shrinks: its gradient stays in data units (the mean-shift step) and "
+             "lambda_G's term keeps its weight")
   # baselines
   pack: int = setting(2, "pacgan: samples per discriminator input")
   gradient_penalty: float = setting(10.0, "wgan-gp: penalty weight lambda")

@@ -115,26 +115,39 @@ def test_a_smoothing_bandwidth_makes_the_estimator_fit_the_smoothed_samples():
 
 
 def test_a_scaled_teaching_term_keeps_data_units_as_the_bandwidth_shrinks():
-  """A KDE teacher's log-likelihood gradient grows as 1 / h^2; scaled, the
-  teaching term is (h_t / h_0)^2 times the plain one, at every step."""
+  """A KDE teacher's log-likelihood gradient grows as 1 / h^2; scaled, LBT-GAN's
+  teaching term is (h_t / h_0)^2 times the plain one (its discriminator term
+  unchanged); LBT alone, with no other term to balance, is not scaled."""
   from lbt_tf.estimators.kde import KernelDensity  # pylint: disable=g-import-not-at-top
   from lbt_tf.smoothing import Schedule  # pylint: disable=g-import-not-at-top
   schedule = Schedule(1.0, 0.01, steps=10)  # h_5 = 0.1
   real = tf.constant([[0.3, -0.2], [0.5, 0.1], [-0.4, 0.2]])
+
+  def constant_model(outputs, value):
+    inputs = keras.Input((4,) if outputs == 2 else (2,))
+    return keras.Model(inputs, keras.layers.Dense(
+        outputs, kernel_initializer="zeros", bias_initializer=value)(inputs))
+
   objectives = {}
-  for scaled in (False, True):
-    inputs = keras.Input((4,))
-    point = keras.Model(inputs, keras.layers.Dense(  # every sample at (1, 1)
-        2, kernel_initializer="zeros", bias_initializer="ones")(inputs))
-    trainer = LBT(point, KernelDensity(schedule), 4, hypergradient=Hypergradient(steps=1),
-                  scale_teaching=scaled)
-    trainer.compile(keras.optimizers.SGD(0.0))
-    trainer.generator_optimizer.iterations.assign(5)
-    objectives[scaled] = float(trainer.generator_objective(real))
+  for method in (LBT, LBTGAN):
+    for scaled in (False, True):
+      point = constant_model(2, "ones")  # every sample at (1, 1)
+      extra = {}
+      if method is LBTGAN:  # D(x) = sigmoid(0): the generator's term is log 2
+        extra = dict(discriminator=constant_model(1, "zeros"), adversarial_weight=0.5)
+      trainer = method(point, KernelDensity(schedule), 4, hypergradient=Hypergradient(steps=1),
+                       scale_teaching=scaled, **extra)
+      trainer.compile(keras.optimizers.SGD(0.0), discriminator_optimizer=(
+          keras.optimizers.SGD(0.0) if method is LBTGAN else None))
+      trainer.generator_optimizer.iterations.assign(5)
+      objectives[method, scaled] = float(trainer.generator_objective(real))
   h = 0.1
   log_likelihood = np.mean(-0.5 * np.sum((real.numpy() - 1.0) ** 2, -1) / h ** 2
                            - 2 * np.log(h) - np.log(2 * np.pi))
-  assert objectives[False] == pytest.approx(-log_likelihood, rel=1e-4)
-  assert objectives[True] == pytest.approx(h ** 2 * -log_likelihood, rel=1e-4)
+  assert objectives[LBT, False] == pytest.approx(-log_likelihood, rel=1e-4)
+  assert objectives[LBT, True] == objectives[LBT, False]
+  assert objectives[LBTGAN, False] == pytest.approx(-log_likelihood + 0.5 * np.log(2), rel=1e-4)
+  assert objectives[LBTGAN, True] == pytest.approx(
+      h ** 2 * -log_likelihood + 0.5 * np.log(2), rel=1e-4)
   with pytest.raises(ValueError, match="annealed bandwidth"):
     LBT(point, KernelDensity(0.1), 4, scale_teaching=True)

@@ -42,10 +42,12 @@ class LBT(GenerativeTrainer):
     discriminator, adversarial_weight: LBT-GAN's extra term (lambda_G).
     teaching_warmup: iterations before the teaching term counts (the
       authors' image runs start it at 3,000); the estimator trains throughout.
-    scale_teaching: weight the teaching term by (h / h_0)^2 under a bandwidth
-      schedule. A kernel's log-density gradient grows as 1 / h^2 (h^2 times
-      it is the mean-shift step, a distance in data units), so without this
-      a shrinking bandwidth silences the discriminator term of LBT-GAN.
+    scale_teaching: LBT-GAN: weight the teaching term by (h / h_0)^2 under a
+      bandwidth schedule. A kernel's log-density gradient grows as 1 / h^2
+      (h^2 times it is the mean-shift step, a distance in data units), so
+      without this a shrinking bandwidth silences the discriminator term.
+      LBT alone has no other term to balance: there a shrinking weight only
+      slows Adam, so it is left out.
   """
 
   adversarial = False  # LBT-GAN: with a discriminator term
@@ -185,7 +187,7 @@ class LBT(GenerativeTrainer):
     f_G = self.teaching_objective(real, fakes[:self.unroll_steps])
     self.f_G_tracker.update_state(f_G)
     loss = -f_G
-    if self.teaching_schedule is not None:  # teaching in data units
+    if adversarial and self.teaching_schedule is not None:  # teaching in data units
       step = self.generator_optimizer.iterations
       loss *= tf.square(self.teaching_schedule.at(step, loss.dtype) / self.teaching_schedule.start)
     if self.teaching_warmup:
