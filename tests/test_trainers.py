@@ -123,18 +123,18 @@ def test_a_scaled_teaching_term_keeps_data_units_as_the_bandwidth_shrinks():
   schedule = Schedule(1.0, 0.01, steps=10)  # h_5 = 0.1
   real = tf.constant([[0.3, -0.2], [0.5, 0.1], [-0.4, 0.2]])
 
-  def constant_model(outputs, value):
-    inputs = keras.Input((4,) if outputs == 2 else (2,))
+  def constant_model(input_dim, outputs, value):
+    inputs = keras.Input((input_dim,))
     return keras.Model(inputs, keras.layers.Dense(
         outputs, kernel_initializer="zeros", bias_initializer=value)(inputs))
 
   objectives = {}
   for method in (LBT, LBTGAN):
     for scaled in (False, True):
-      point = constant_model(2, "ones")  # every sample at (1, 1)
+      point = constant_model(4, 2, "ones")  # every sample at (1, 1)
       extra = {}
       if method is LBTGAN:  # D(x) = sigmoid(0): the generator's term is log 2
-        extra = dict(discriminator=constant_model(1, "zeros"), adversarial_weight=0.5)
+        extra = dict(discriminator=constant_model(2, 1, "zeros"), adversarial_weight=0.5)
       trainer = method(point, KernelDensity(schedule), 4, hypergradient=Hypergradient(steps=1),
                        scale_teaching=scaled, **extra)
       trainer.compile(keras.optimizers.SGD(0.0), discriminator_optimizer=(

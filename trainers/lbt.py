@@ -73,7 +73,9 @@ class LBT(GenerativeTrainer):
     schedule = estimator.schedule if estimator.closed_form else smoothing_schedule
     if scale_teaching and not (schedule and schedule.steps):
       raise ValueError("--scale-teaching needs an annealed bandwidth (--anneal-steps > 0)")
-    self.teaching_schedule = schedule if scale_teaching else None
+    # Only a second term needs balancing: LBT alone is never scaled.
+    balanced = scale_teaching and discriminator is not None and adversarial_weight
+    self.teaching_schedule = schedule if balanced else None
     self.f_E_tracker = keras.metrics.Mean(name="f_E")
     self.f_G_tracker = keras.metrics.Mean(name="f_G")
     self.trackers += [self.f_E_tracker, self.f_G_tracker]
@@ -187,7 +189,7 @@ class LBT(GenerativeTrainer):
     f_G = self.teaching_objective(real, fakes[:self.unroll_steps])
     self.f_G_tracker.update_state(f_G)
     loss = -f_G
-    if adversarial and self.teaching_schedule is not None:  # teaching in data units
+    if self.teaching_schedule is not None:  # teaching in data units
       step = self.generator_optimizer.iterations
       loss *= tf.square(self.teaching_schedule.at(step, loss.dtype) / self.teaching_schedule.start)
     if self.teaching_warmup:
