@@ -73,9 +73,9 @@ class LBT(GenerativeTrainer):
     schedule = estimator.schedule if estimator.closed_form else smoothing_schedule
     if scale_teaching and not (schedule and schedule.steps):
       raise ValueError("--scale-teaching needs an annealed bandwidth (--anneal-steps > 0)")
+    self.has_adversarial_term = discriminator is not None and bool(adversarial_weight)
     # Only a second term needs balancing: LBT alone is never scaled.
-    balanced = scale_teaching and discriminator is not None and adversarial_weight
-    self.teaching_schedule = schedule if balanced else None
+    self.teaching_schedule = schedule if scale_teaching and self.has_adversarial_term else None
     self.f_E_tracker = keras.metrics.Mean(name="f_E")
     self.f_G_tracker = keras.metrics.Mean(name="f_G")
     self.trackers += [self.f_E_tracker, self.f_G_tracker]
@@ -183,9 +183,8 @@ class LBT(GenerativeTrainer):
         lambda n: self.estimator.noise(n, self.seed_generator), batch_size, count)
 
   def generator_objective(self, real):
-    adversarial = self.discriminator is not None and self.adversarial_weight
     fakes = self.generate_batches(tf.shape(real)[0],
-                                  self.unroll_steps + int(bool(adversarial)))
+                                  self.unroll_steps + int(self.has_adversarial_term))
     f_G = self.teaching_objective(real, fakes[:self.unroll_steps])
     self.f_G_tracker.update_state(f_G)
     loss = -f_G
@@ -197,7 +196,7 @@ class LBT(GenerativeTrainer):
       # breaks under tf.distribute (keras-team/keras#19246).
       teaching = self.generator_optimizer.iterations >= self.teaching_warmup
       loss *= tf.cast(teaching, loss.dtype)
-    if adversarial:
+    if self.has_adversarial_term:
       loss += self.adversarial_weight * non_saturating_generator_loss(
           self.discriminate(fakes[-1]))
     return loss
