@@ -94,11 +94,13 @@ def replicated_fit(trainer, strategy, config, data, callbacks,
         lambda n: data.tf_sample(n, tf.stack([seed, step])), local_batch, count)
     trainer.train_step(real)
 
-  @tf.function
-  def run_steps(first_step, steps):
-    for i in tf.range(steps):
-      strategy.run(replica_step, args=(first_step + tf.cast(i, tf.int64),))
-    return {m.name: m.result() for m in trainer.metrics}
+  def compiled_loop():  # traced for the trainer's current phase
+    @tf.function
+    def run_steps(first_step, steps):
+      for i in tf.range(steps):
+        strategy.run(replica_step, args=(first_step + tf.cast(i, tf.int64),))
+      return {m.name: m.result() for m in trainer.metrics}
+    return run_steps
 
   callback_list = keras.callbacks.CallbackList(
       callbacks, model=trainer, add_history=False, add_progbar=verbose,
@@ -107,6 +109,8 @@ def replicated_fit(trainer, strategy, config, data, callbacks,
   trainer.stop_training = False
   callback_list.on_train_begin()
   step = checkpointing.step_of(trainer)
+  trainer.enter_phase(step)
+  run_steps = compiled_loop()
   while step < config.steps and not trainer.stop_training:
     period = step // period_length
     period_end = (period + 1) * period_length
@@ -115,7 +119,10 @@ def replicated_fit(trainer, strategy, config, data, callbacks,
     callback_list.on_epoch_begin(period)
     logs = {}
     while step < period_end and not trainer.stop_training:
-      steps = min(config.execution_steps, period_end - step)
+      if trainer.enter_phase(step):
+        run_steps = compiled_loop()
+      change = min([c for c in trainer.phase_changes() if c > step], default=period_end)
+      steps = min(config.execution_steps, period_end - step, change - step)
       logs = run_steps(tf.constant(step, tf.int64), tf.constant(steps))
       logs = {name: float(value) for name, value in logs.items()}
       step = checkpointing.step_of(trainer)

@@ -50,21 +50,54 @@ def test_without_unrolling_lbt_gives_the_generator_no_signal():
   assert int(trainer.estimator_optimizer.iterations) == 3
 
 
-def test_the_teaching_term_waits_for_its_warmup():
-  """LBT without a discriminator: no generator change before the warm-up
-  ends (the estimator trains throughout), then the generator moves."""
+def test_the_warmup_is_gan_iterations_then_lbt_starts():
+  """LBT-GAN with a 4-iteration warm-up (the authors': 3,000): until then no
+  estimator update, and the generator follows exactly the GAN's path from
+  the same weights and seed; then the estimator trains M steps per iteration."""
+  from lbt_tf.trainers.gan import GAN  # pylint: disable=g-import-not-at-top
+  keras.utils.set_random_seed(0)
   generator = networks.mlp_generator(8, 2, [16])
-  trainer = LBT(generator, VAE(2, 4, [16]), 8, estimator_steps=1,
-                hypergradient=Hypergradient(steps=1), teaching_warmup=3)
-  trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
-  data = mixtures.training_batches(mixtures.ring(), 64, 0)
-  before = [v.numpy().copy() for v in generator.trainable_variables]
-  trainer.fit(data, steps_per_epoch=3, epochs=1, verbose=0)
-  for b, v in zip(before, generator.trainable_variables):
-    np.testing.assert_array_equal(b, v.numpy())
-  assert int(trainer.estimator_optimizer.iterations) == 3
-  trainer.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
-  assert not np.array_equal(before[0], generator.trainable_variables[0].numpy())
+  discriminator = networks.mlp_discriminator(2, [16])
+  twins = [keras.models.clone_model(net) for net in (generator, discriminator)]
+  for twin, net in zip(twins, (generator, discriminator)):
+    twin.set_weights(net.get_weights())
+  lbt_gan = LBTGAN(generator, VAE(2, 4, [16]), 8, discriminator, adversarial_weight=1.0,
+                   estimator_steps=2, hypergradient=Hypergradient(steps=1),
+                   teaching_warmup=4, seed=3)
+  lbt_gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2),
+                  keras.optimizers.Adam(1e-2), steps_per_execution=2)
+  gan = GAN(twins[0], 8, twins[1], seed=3)
+  gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2),
+              steps_per_execution=2)
+  data = lambda: mixtures.training_batches(mixtures.ring(), 64, 0)
+  lbt_gan.fit(data(), steps_per_epoch=4, epochs=1, verbose=0)
+  gan.fit(data(), steps_per_epoch=4, epochs=1, verbose=0)
+  assert int(lbt_gan.estimator_optimizer.iterations) == 0
+  for ours, theirs in zip(generator.trainable_variables, twins[0].trainable_variables):
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+  # One fit across the boundary: 2 warm-up iterations more would be wrong.
+  lbt_gan.fit(data(), steps_per_epoch=4, epochs=1, verbose=0)
+  assert int(lbt_gan.estimator_optimizer.iterations) == 4 * 2
+  assert int(lbt_gan.generator_optimizer.iterations) == 8
+
+
+def test_a_warmup_that_ends_inside_a_fit_switches_there():
+  trainer = LBTGAN(networks.mlp_generator(8, 2, [16]), VAE(2, 4, [16]), 8,
+                   networks.mlp_discriminator(2, [16]), adversarial_weight=1.0,
+                   estimator_steps=3, hypergradient=Hypergradient(steps=1),
+                   teaching_warmup=4)
+  trainer.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
+                  keras.optimizers.Adam(1e-3), steps_per_execution=2)
+  trainer.fit(mixtures.training_batches(mixtures.ring(), 64, 0),
+              steps_per_epoch=10, epochs=1, verbose=0)
+  assert int(trainer.estimator_optimizer.iterations) == (10 - 4) * 3
+
+
+def test_lbt_alone_refuses_a_warmup():
+  with pytest.raises(ValueError, match="needs a discriminator term"):
+    LBT(networks.mlp_generator(8, 2, [16]), VAE(2, 4, [16]), 8, teaching_warmup=3)
+  with pytest.raises(ValueError, match="--teaching-warmup needs LBT-GAN"):
+    train_lib.check(config_lib.make_config("ring", {"method": "lbt", "teaching_warmup": 10}))
 
 
 def test_lbt_alone_teaches_the_generator_where_the_data_is():

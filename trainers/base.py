@@ -96,6 +96,16 @@ class GenerativeTrainer(keras.Model):
     the generator optimizer counts the iterations)."""
     return {}
 
+  def phase_changes(self):
+    """Iterations at which the method's traced step changes (none here;
+    LBT-GAN's warm-up ends at one)."""
+    return ()
+
+  def enter_phase(self, step: int) -> bool:
+    """Trace the step of iteration `step`'s phase; True if it changed."""
+    del step
+    return False
+
   @property
   def iteration(self):
     """Iterations completed (one generator update each)."""

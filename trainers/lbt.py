@@ -40,8 +40,13 @@ class LBT(GenerativeTrainer):
     stop_second_moment: when unrolling Adam, treat the second moment as a
       constant (as the authors do).
     discriminator, adversarial_weight: LBT-GAN's extra term (lambda_G).
-    teaching_warmup: iterations before the teaching term counts (the
-      authors' image runs start it at 3,000); the estimator trains throughout.
+    teaching_warmup: iterations before LBT starts (the authors' image runs:
+      3,000). Until then an iteration is a GAN iteration (one D update, the
+      generator on lambda_G's term alone) with no estimator update and no
+      unroll, as in the authors' `LBT-GAN_smnist.py`, so it costs what a GAN
+      iteration costs. The step is traced once per phase: `fit` switches
+      at the boundary (`TeachingPhase`), which must fall on a multiple of
+      the iterations per compiled call. Needs a discriminator term.
     scale_teaching: LBT-GAN: weight the teaching term by (h / h_0)^2 under a
       bandwidth schedule. A kernel's log-density gradient grows as 1 / h^2
       (h^2 times it is the mean-shift step, a distance in data units), so
@@ -68,7 +73,11 @@ class LBT(GenerativeTrainer):
     self.unroll_lr = unroll_lr
     self.stop_second_moment = stop_second_moment
     self.adversarial_weight = adversarial_weight
+    if teaching_warmup and not (discriminator is not None and adversarial_weight):
+      raise ValueError("a teaching warm-up needs a discriminator term (LBT-GAN): "
+                       "LBT alone would train nothing before it")
     self.teaching_warmup = teaching_warmup
+    self.teaching = not teaching_warmup  # the phase the step is traced for
     self.smoothing = None if estimator.closed_form else smoothing_schedule
     schedule = estimator.schedule if estimator.closed_form else smoothing_schedule
     if scale_teaching and not (schedule and schedule.steps):
@@ -104,6 +113,30 @@ class LBT(GenerativeTrainer):
   @classmethod
   def refuse(cls, config, data):
     estimators.refuse(config, data)
+    if config.teaching_warmup and not cls.adversarial:
+      raise ValueError("--teaching-warmup needs LBT-GAN's discriminator term: LBT "
+                       "alone would train nothing before it; use --method lbt-gan "
+                       "or --teaching-warmup 0")
+
+  # -- the warm-up's phase: the step is traced for one phase at a time ---------
+
+  def phase_changes(self):
+    """Iterations at which the traced step changes (the warm-up's end)."""
+    return (self.teaching_warmup,) if self.teaching_warmup else ()
+
+  def enter_phase(self, step: int) -> bool:
+    """Trace the step of iteration `step`'s phase from now on; True if that
+    changed the phase (the caller must then rebuild its compiled loop)."""
+    teaching = step >= self.teaching_warmup
+    if teaching == self.teaching:
+      return False
+    self.teaching = teaching
+    return True
+
+  def fit(self, *args, callbacks=None, **kwargs):
+    """Keras `fit`, with the phase switched at the warm-up's end."""
+    return super().fit(*args, callbacks=list(callbacks or []) + [TeachingPhase()],
+                       **kwargs)
 
   def networks(self):
     return dict(super().networks(), estimator=self.estimator)
@@ -126,7 +159,7 @@ class LBT(GenerativeTrainer):
   def update_helpers(self, reals):
     if self.discriminator is not None:
       self.update_discriminator(reals)
-    if self.estimator.closed_form:
+    if self.estimator.closed_form or not self.teaching:
       return  # nothing to train: the fit is a formula of the samples
     # G does not change during these updates: draw all M batches in one call.
     for fake in self.generate_batches(tf.shape(reals[0])[0], self.estimator_steps):
@@ -183,6 +216,8 @@ class LBT(GenerativeTrainer):
         lambda n: self.estimator.noise(n, self.seed_generator), batch_size, count)
 
   def generator_objective(self, real):
+    if not self.teaching:  # the warm-up: a GAN iteration
+      return self.adversarial_weight * self.adversarial_loss(tf.shape(real)[0])
     fakes = self.generate_batches(tf.shape(real)[0],
                                   self.unroll_steps + int(self.has_adversarial_term))
     f_G = self.teaching_objective(real, fakes[:self.unroll_steps])
@@ -191,15 +226,28 @@ class LBT(GenerativeTrainer):
     if self.teaching_schedule is not None:  # teaching in data units
       step = self.generator_optimizer.iterations
       loss *= tf.square(self.teaching_schedule.at(step, loss.dtype) / self.teaching_schedule.start)
-    if self.teaching_warmup:
-      # A weight, not a tf.cond: a branch around the unroll's all-reduce
-      # breaks under tf.distribute (keras-team/keras#19246).
-      teaching = self.generator_optimizer.iterations >= self.teaching_warmup
-      loss *= tf.cast(teaching, loss.dtype)
     if self.has_adversarial_term:
       loss += self.adversarial_weight * non_saturating_generator_loss(
           self.discriminate(fakes[-1]))
     return loss
+
+
+class TeachingPhase(keras.callbacks.Callback):
+  """Retraces the trainer's step when an iteration enters another phase
+  (`LBT.enter_phase`): Keras fit reads `model.train_function` before every
+  compiled call, so the call after the boundary runs the new phase. A
+  Python switch, not a tf.cond: a branch around the unroll's all-reduce
+  breaks under tf.distribute (keras-team/keras#19246)."""
+
+  def on_train_begin(self, logs=None):
+    self._switch()
+
+  def on_train_batch_end(self, batch, logs=None):
+    self._switch()
+
+  def _switch(self):
+    if self.model.enter_phase(int(self.model.generator_optimizer.iterations)):
+      self.model.make_train_function(force=True)
 
 
 class LBTGAN(LBT):
