@@ -25,6 +25,7 @@ ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
 HYPERGRADIENTS = ("unroll", "truncated", "implicit")  # as in lbt_tf.hypergradient
 SOLVERS = ("cg", "neumann")
 LOOPS = ("symbolic", "python")
+IMAGE_NETWORKS = ("dcgan", "lbt-smnist")  # as in lbt_tf.networks
 LIKELIHOODS = ("gaussian", "bernoulli")
 LAYOUTS = ("ring", "grid")
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "selu", "sigmoid", "softplus",
@@ -62,8 +63,11 @@ class Config:
   generator_units: Tuple[int, ...] = setting((128, 128), "generator MLP widths")
   discriminator_units: Tuple[int, ...] = setting((128, 128), "discriminator MLP widths")
   image_size: int = setting(0, "images: side length (0: the dataset's own)")
-  generator_width: int = setting(64, "images: DCGAN generator width")
-  discriminator_width: int = setting(64, "images: DCGAN discriminator width")
+  image_networks: str = setting(
+      "dcgan", "images: dcgan (Radford et al.) or lbt-smnist (the LBT authors' Stacked "
+               "MNIST nets, lbt_tf/networks.py)")
+  generator_width: int = setting(64, "images: generator width (its channels scale with it)")
+  discriminator_width: int = setting(64, "images: discriminator width (channels of its first convolution)")
   # the density estimator (lbt_tf/estimators)
   estimator: str = setting("vae", "the estimator the generator teaches")
   estimator_units: Tuple[int, ...] = setting(
@@ -106,7 +110,9 @@ class Config:
   implicit_solver: str = setting("cg", "implicit: cg or neumann")
   implicit_step: float = setting(1e-3, "implicit, neumann: alpha (below 2 / largest eigenvalue)")
   adversarial_weight: float = setting(0.1, "lbt-gan: lambda_G")
-  teaching_warmup: int = setting(0, "iterations before the teaching term counts")
+  teaching_warmup: int = setting(
+      0, "lbt-gan: GAN iterations before LBT starts (no estimator update or unroll "
+         "until then; the authors' images: 3000)")
   scale_teaching: bool = setting(
       False, "lbt-gan: multiply the teaching term by (h / first h)^2 as the bandwidth "
              "shrinks: its gradient stays in data units (the mean-shift step) and "
@@ -155,7 +161,7 @@ class Config:
     ESTIMATORS.check(self.estimator)
     for name, choices in (("estimator_optimizer", ESTIMATOR_OPTIMIZERS),
                           ("hypergradient", HYPERGRADIENTS), ("implicit_solver", SOLVERS),
-                          ("unroll_loop", LOOPS),
+                          ("unroll_loop", LOOPS), ("image_networks", IMAGE_NETWORKS),
                           ("decoder_likelihood", LIKELIHOODS),
                           ("layout", LAYOUTS), ("activation", ACTIVATIONS)):
       if getattr(self, name) not in choices:
@@ -197,6 +203,10 @@ class Config:
     if self.layout == "grid" and math.isqrt(self.num_modes) ** 2 != self.num_modes:
       raise ValueError("a grid needs a square number of modes (4, 9, ..., 100), "
                        f"got --num-modes {self.num_modes}")
+    if self.teaching_warmup % self.execution_steps:
+      raise ValueError(f"--teaching-warmup ({self.teaching_warmup}) must be a multiple "
+                       f"of the iterations per compiled call ({self.execution_steps}: "
+                       "--steps-per-execution and the evaluation and checkpoint periods)")
     if self.steps % self.eval_period:
       raise ValueError(f"--steps ({self.steps}) must be a multiple of "
                        f"--eval-every ({self.eval_every})")
@@ -226,7 +236,8 @@ GROUPS = (
     ("what to train", ("method", "steps", "batch_size", "seed")),
     ("2-D mixture", ("layout", "num_modes", "radius", "spacing", "std")),
     ("networks", ("noise_dim", "activation", "generator_units", "discriminator_units",
-                  "image_size", "generator_width", "discriminator_width")),
+                  "image_size", "image_networks", "generator_width",
+                  "discriminator_width")),
     ("density estimator", ("estimator", "estimator_units", "latent_dim",
                            "decoder_likelihood", "decoder_variance",
                            "learn_decoder_variance", "importance_samples",

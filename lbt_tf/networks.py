@@ -1,8 +1,10 @@
-"""The networks: MLPs for the 2-D experiments, DCGAN-style ones for images.
+"""The networks: MLPs for the 2-D experiments, convolutional ones for images.
 
 The paper uses two-hidden-layer MLPs with 128 units for every network on the
-2-D data, and small DCGAN-style convolutional G and D on Stacked MNIST; the
-VAE estimator is in `estimator.py`.
+2-D data, and small convolutional G and D on Stacked MNIST. Images choose
+their pair with `--image-networks` (`IMAGE_NETWORKS`): "dcgan" (Radford et
+al.; the authors' CIFAR-10 / CelebA nets) or "lbt-smnist" (the authors'
+Stacked MNIST nets). The estimators are in `lbt_tf/estimators/`.
 """
 
 from typing import Sequence
@@ -84,3 +86,58 @@ def dcgan_discriminator(image_shape, width: int = 64,
     h = keras.layers.LeakyReLU(0.2)(h)
   outputs = keras.layers.Dense(1)(keras.layers.Flatten()(h))
   return keras.Model(inputs, outputs, name=name)
+
+
+# -- images: the LBT authors' Stacked MNIST networks ----------------------------
+
+SMNIST_DENSE = 1024  # the fully connected layer of both networks
+
+
+def smnist_generator(noise_dim: int, image_shape, width: int = 16,
+                     name: str = "generator") -> keras.Model:
+  """The LBT authors' Stacked MNIST generator (`LBT-GAN_smnist.py`, default
+  flags): z -> dense 1024 -> dense start x start x 2w -> transposed
+  convolutions (5x5, stride 2) halving the channels to w, then to the image's
+  channels; batch norm and ReLU after every layer but the last, a sigmoid
+  output. At 28x28 with w = 16 (theirs): 1024 -> 7x7x32 -> 14x14x16 ->
+  28x28x3."""
+  size, channels = image_shape[0], image_shape[-1]
+  start, steps = upsampling_plan(size)
+  inputs = keras.Input((noise_dim,))
+  h = inputs
+  for units in (SMNIST_DENSE, start * start * width * 2 ** max(steps - 1, 0)):
+    h = keras.layers.Dense(units, use_bias=False)(h)
+    h = keras.layers.BatchNormalization(synchronized=True)(h)
+    h = keras.layers.ReLU()(h)
+  h = keras.layers.Reshape((start, start, width * 2 ** max(steps - 1, 0)))(h)
+  for i in range(steps - 1, 0, -1):
+    h = keras.layers.Conv2DTranspose(width * 2 ** (i - 1), 5, strides=2, padding="same",
+                                     use_bias=False)(h)
+    h = keras.layers.BatchNormalization(synchronized=True)(h)
+    h = keras.layers.ReLU()(h)
+  outputs = keras.layers.Conv2DTranspose(channels, 5, strides=2 if steps else 1,
+                                         padding="same", activation="sigmoid")(h)
+  return keras.Model(inputs, outputs, name=name)
+
+
+def smnist_discriminator(image_shape, width: int = 16,
+                         name: str = "discriminator") -> keras.Model:
+  """The LBT authors' Stacked MNIST discriminator (default flags: no batch
+  norm): convolutions (4x4, stride 2) of w, 2w, ... channels with leaky ReLU
+  (0.2), dense 1024 with leaky ReLU, one logit. At 28x28 with w = 16
+  (theirs): 14x14x16 -> 7x7x32 -> 1024 -> 1. Their `-d_ratio` scales w
+  only, as `--discriminator-width` does here."""
+  _, steps = upsampling_plan(image_shape[0])
+  inputs = keras.Input(tuple(image_shape))
+  h = inputs
+  for i in range(steps):
+    h = keras.layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0)(h)
+    h = keras.layers.LeakyReLU(0.2)(h)
+  h = keras.layers.Dense(SMNIST_DENSE, use_bias=False)(keras.layers.Flatten()(h))
+  h = keras.layers.LeakyReLU(0.2)(h)
+  outputs = keras.layers.Dense(1)(h)
+  return keras.Model(inputs, outputs, name=name)
+
+
+IMAGE_NETWORKS = {"dcgan": (dcgan_generator, dcgan_discriminator),
+                  "lbt-smnist": (smnist_generator, smnist_discriminator)}

@@ -3,7 +3,7 @@ its config.
 
 Every method gets the same generator, and every method with a discriminator
 the same discriminator (an equal budget), so that only the method differs.
-MLPs for 2-D points, DCGAN-style networks for images.
+MLPs for 2-D points, `--image-networks` for images.
 """
 
 import keras
@@ -31,7 +31,8 @@ class Parts:
   def generator(self) -> keras.Model:
     c = self.config
     if self.data.is_image:
-      return networks.dcgan_generator(c.noise_dim, self.data.shape, c.generator_width)
+      build, _ = networks.IMAGE_NETWORKS[c.image_networks]
+      return build(c.noise_dim, self.data.shape, c.generator_width)
     return networks.mlp_generator(c.noise_dim, self.data_dim, c.generator_units,
                                   c.activation)
 
@@ -42,7 +43,8 @@ class Parts:
     c = self.config
     if self.data.is_image:
       packed = self.data.shape[:-1] + (self.data.shape[-1] * samples_per_input,)
-      return networks.dcgan_discriminator(packed, c.discriminator_width)
+      _, build = networks.IMAGE_NETWORKS[c.image_networks]
+      return build(packed, c.discriminator_width)
     return networks.mlp_discriminator(code_dim + self.data_dim * samples_per_input,
                                       c.discriminator_units, c.activation)
 

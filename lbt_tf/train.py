@@ -112,10 +112,13 @@ def format_metrics(metrics: dict) -> str:
              ("high-quality samples", f"{metrics['high_quality_percent']:.2f} %"),
              ("averaged intra-mode KL",
               f"{metrics['intra_mode_kl']:.4f} (over {metrics['kl_modes']} modes)")]
-  elif "modes_covered" in metrics:  # digits counted by a classifier
+  elif "modes_covered" in metrics:  # classes counted by a classifier
     rows += [("modes with >= 1 sample",
               f"{metrics['modes_covered']} / {metrics['num_modes']}"),
              ("KL(modes || uniform)", f"{metrics['kl_to_uniform']:.4f}"),
+             ("real data (the floor)",
+              f"{metrics['real_modes_covered']} modes, KL {metrics['real_kl_to_uniform']:.4f} "
+              f"(as many held-out real images, same classifier)"),
              ("classifier accuracy", f"{metrics['classifier_accuracy']:.4f} (held out)")]
   if "fid" in metrics:
     rows += [("FID", f"{metrics['fid']:.2f}"), ("KID", f"{metrics['kid']:.4f}")]

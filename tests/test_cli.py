@@ -76,7 +76,7 @@ def test_a_workdir_tensorflow_would_read_as_a_pattern_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--dataset", "mnist3d"], "unknown dataset 'mnist3d'; choose from celeb_a, cifar10, folder, grid, mnist, ring, stacked_digits"),
+    (["--dataset", "mnist3d"], "unknown dataset 'mnist3d'; choose from celeb_a, cifar10, fashion_mnist, folder, grid, mnist, ring, stacked_digits, stacked_fashion_mnist"),
     (["--method", "vae"], "invalid choice: 'vae' (choose from "
                           + ", ".join(f"'{m}'" for m in METHODS.names()) + ")"),
     (["--estimator", "gmm"], "unknown estimator 'gmm'; choose from vae, iwae, flow, mixture, kde"),

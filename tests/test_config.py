@@ -63,7 +63,7 @@ def test_bad_values_are_refused_with_the_flag_named(overrides, message):
 
 def test_unknown_datasets_list_the_known_ones():
   with pytest.raises(ValueError, match="unknown dataset 'moons'; choose from celeb_a, "
-                                       "cifar10, folder, grid, mnist, ring"):
+                                       "cifar10, fashion_mnist, folder, grid, mnist, ring"):
     config_lib.make_config("moons", {})
 
 

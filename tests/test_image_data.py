@@ -44,16 +44,16 @@ def test_tfds_datasets_under_mock_data(name, shape):
 
 
 def test_a_new_tfds_dataset_is_one_preset_file(tmp_path, monkeypatch):
-  """fashion_mnist, which the package does not know, from one preset file."""
+  """kmnist, which the package does not know, from one preset file."""
   for preset in datasets.PRESETS_DIR.glob("*.json"):
     (tmp_path / preset.name).write_text(preset.read_text())
-  (tmp_path / "fashion_mnist.json").write_text(json.dumps({
-      "_about": "Fashion-MNIST", "steps": 100,
-      "data": {"kind": "image", "source": "tfds:fashion_mnist", "channels": 1,
+  (tmp_path / "kmnist.json").write_text(json.dumps({
+      "_about": "Kuzushiji-MNIST", "steps": 100,
+      "data": {"kind": "image", "source": "tfds:kmnist", "channels": 1,
                "size": 28, "scorer": "fid"}}))
   monkeypatch.setattr(datasets, "PRESETS_DIR", tmp_path)
-  config = config_lib.make_config("fashion_mnist", {"method": "gan"})
-  assert "fashion_mnist" in datasets.names() and config.steps == 100
+  config = config_lib.make_config("kmnist", {"method": "gan"})
+  assert "kmnist" in datasets.names() and config.steps == 100
   with tfds.testing.mock_data(num_examples=5):
     images = image_data.load(config.data)
   assert images.shape == (28, 28, 1) and len(images.images) == 5

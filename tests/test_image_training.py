@@ -119,8 +119,9 @@ def test_mnist_under_mock_data_counts_ten_modes(tmp_path):
   metrics = json.loads((workdir / "metrics.json").read_text())
   assert metrics["num_modes"] == 10 and 1 <= metrics["modes_covered"] <= 10
   assert (tmp_path / "cache" / "mnist_classifier.keras").exists()
+  noise_dim = json.loads((workdir / "config.json").read_text())["noise_dim"]
   served = tf.saved_model.load(str(workdir / "generator/1")).signatures[
-      "serving_default"](z=tf.random.normal([2, 100]))["samples"]
+      "serving_default"](z=tf.random.normal([2, noise_dim]))["samples"]
   assert served.dtype == tf.uint8 and served.shape == (2, 28, 28, 1)
 
 

@@ -5,13 +5,15 @@ datasets, and a new dataset is one preset file.
                                            modes, radius, spacing and std are
                                            run settings (--layout, --std, ...)
   {"kind": "image", "source": S, "channels": C, "size": N,
-   "resizable": bool, "crop": "centre"|"none", "scorer": R, "digits": D}
+   "resizable": bool, "crop": "centre"|"none", "scorer": R, "classes": D}
 
 Image sources: "tfds:NAME" (any TFDS image dataset with an "image"
-feature), "folder" (--dataset folder:PATH), "stacked:DIGITS" (three digits of
-DIGITS = mnist or sklearn_digits as RGB, 1,000 modes). Scorers: "fid"
-(FID/KID when --fid-samples > 0), "digits" (10 modes counted by a digit
-classifier trained on D), "stacked_digits" (1,000 modes, one digit per
+feature), "folder" (--dataset folder:PATH), "items:ITEMS" (a single-channel
+10-class set read by `image_data.items`: fashion_mnist from its local
+files), "stacked:ITEMS" (three items of ITEMS = mnist, fashion_mnist or
+sklearn_digits as RGB, 1,000 modes). Scorers: "fid" (FID/KID when
+--fid-samples > 0), "classes" (10 modes counted by a classifier the package
+trains on the items D), "stacked_classes" (1,000 modes, one class per
 channel). Plain Python: `--help` and config validation stay light.
 """
 
@@ -23,7 +25,7 @@ from typing import Optional, Tuple
 
 PRESETS_DIR = pathlib.Path(__file__).parent.parent / "presets"
 KINDS = ("mixture", "image")
-SCORERS = ("mixture", "fid", "digits", "stacked_digits")
+SCORERS = ("mixture", "fid", "classes", "stacked_classes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Dataset:
   resizable: bool = False    # whether --image-size may change it
   crop: str = "none"
   scorer: str = "mixture"
-  digits: str = ""           # what the digit classifier learns from
+  classes: str = ""          # the items the mode classifier learns from
 
   def __post_init__(self):
     if self.kind not in KINDS or self.scorer not in SCORERS:
@@ -50,13 +52,14 @@ class Dataset:
     return self.kind == "image"
 
   @property
-  def counts_digits(self) -> bool:
-    return self.scorer in ("digits", "stacked_digits")
+  def counts_modes(self) -> bool:
+    """Whether a classifier counts this dataset's modes."""
+    return self.scorer in ("classes", "stacked_classes")
 
   @property
   def num_modes(self) -> int:
-    """Modes a digit scorer counts (10 digits, or 1,000 stacked triples)."""
-    return {"digits": 10, "stacked_digits": 1000}.get(self.scorer, 0)
+    """Modes a class scorer counts (10 classes, or 1,000 stacked triples)."""
+    return {"classes": 10, "stacked_classes": 1000}.get(self.scorer, 0)
 
   def image_size(self, requested: int = 0) -> int:
     """The side of the images a run trains on (`--image-size`, 0: the default)."""

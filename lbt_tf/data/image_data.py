@@ -1,12 +1,17 @@
-"""Image datasets by source (see `datasets`): TFDS, folders, stacked digits.
+"""Image datasets by source (see `datasets`): TFDS, folders, local files,
+stacked items.
 
 Every loader returns a `tf.data.Dataset` of (image, label) with float32
 images in [0, 1] of shape [size, size, channels]; label is -1 where the data
 has none. `load` gathers a training set into memory as an `ImageSet`, which
 draws seeded batches like a 2-D mixture does (`tf_sample`). Stacked MNIST
-and its offline twin, stacked digits, put three random digits into the
-three colour channels: 1,000 modes, label 100 * d_red + 10 * d_green +
-d_blue, built deterministically from a seed.
+and its twins (stacked Fashion-MNIST, stacked 8x8 digits) put three random
+single-channel items into the three colour channels: 1,000 modes, label
+100 * c_red + 10 * c_green + c_blue, built deterministically from a seed.
+
+Single-channel, 10-class items by name (`items`): "mnist" (TFDS),
+"fashion_mnist" (the original files, read locally: `fashion_mnist`),
+"sklearn_digits" (scikit-learn's bundled 8x8 digits: one set, no test split).
 """
 
 import dataclasses
@@ -14,6 +19,8 @@ import pathlib
 
 import numpy as np
 import tensorflow as tf
+
+from lbt_tf.data import fashion_mnist
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 STACKED_IMAGES = 128_000  # the paper's training set size
@@ -140,19 +147,35 @@ def read_folder(path, image_size: int, report=print):
   return pixels, np.full(len(pixels), -1, np.int64)
 
 
-def digits(source: str, data_dir=None):
-  """Single digits as uint8 [n, h, w] and labels: "sklearn_digits" (8x8,
-  bundled with scikit-learn: offline) or "mnist" (TFDS, 28x28)."""
+ITEM_SOURCES = ("mnist", "fashion_mnist", "sklearn_digits")
+
+
+def items(source: str, split: str = "train", data_dir=None):
+  """Single-channel items of one of 10 classes, as uint8 [n, h, w] and int64
+  labels: `source` in ITEM_SOURCES, `split` "train" or "test"
+  (sklearn_digits has one set of 1,797 images, whatever the split: callers
+  that need held-out images split it themselves, see `has_test_split`)."""
   if source == "sklearn_digits":
     return sklearn_digits()
-  images, labels = to_arrays(tfds_images(source, data_dir=data_dir))
-  return images[..., 0], labels
+  if source == "fashion_mnist":
+    try:
+      return fashion_mnist.load(split, data_dir)
+    except fashion_mnist.FilesMissing as e:
+      raise DatasetUnavailable(str(e)) from None
+  if source == "mnist":
+    images, labels = to_arrays(tfds_images(source, split=split, data_dir=data_dir))
+    return images[..., 0], labels
+  raise ValueError(f"unknown item source {source!r}; choose from {', '.join(ITEM_SOURCES)}")
+
+
+def has_test_split(source: str) -> bool:
+  return source != "sklearn_digits"
 
 
 def stacked_images(source: str, num_images: int = STACKED_IMAGES, seed: int = 0,
-                   data_dir=None) -> tf.data.Dataset:
-  """Three digits of `source` (see `digits`) per image, one per channel."""
-  stacked, modes = stack_digits(*digits(source, data_dir), num_images, seed)
+                   data_dir=None, split: str = "train") -> tf.data.Dataset:
+  """Three items of `source` (see `items`) per image, one per channel."""
+  stacked, modes = stack_digits(*items(source, split, data_dir), num_images, seed)
   return tf.data.Dataset.from_tensor_slices((stacked, modes)).map(_as_float)
 
 
@@ -216,6 +239,9 @@ def load(dataset, data_dir: str = "", image_size: int = 0, report=print) -> Imag
     # The dataset does not depend on the run's seed: every run, method and
     # seed trains on the same 128,000 images.
     images = stacked_images(name, seed=0, data_dir=data_dir or None)
+  elif kind == "items":  # a single-channel set read by `items`, its training split
+    pixels, labels = items(name, "train", data_dir or None)
+    return ImageSet(dataset.name, pixels[..., None], labels)
   elif kind == "tfds":
     resize = size if (dataset.crop == "centre" or size != dataset.size) else None
     images = tfds_images(name, data_dir=data_dir or None, image_size=resize,
