@@ -59,6 +59,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
     self.writer = tf.summary.create_file_writer(str(log_dir))
     self.history = list(history)
     self._generate = None
+    self.seconds = 0.0  # spent scoring: not training time
 
   def generate(self, model):
     if self._generate is None:  # once: fit may be called once per period
@@ -86,6 +87,11 @@ class PeriodicEvaluation(keras.callbacks.Callback):
       self.record(model, {"step": step})
 
   def record(self, model, row):
+    clock = time.perf_counter()
+    self._record(model, row)
+    self.seconds += time.perf_counter() - clock
+
+  def _record(self, model, row):
     step = row["step"]
     with self.writer.as_default(step=step):
       row.update(self.score(self.generate(model), step))

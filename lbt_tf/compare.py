@@ -8,13 +8,24 @@ then writes WORKDIR/results.md (mean ± std over seeds), results.json,
 densities.png (Figure 1) and curves-<dataset>.png (Figure 2). Run the same
 command again after an interruption: finished runs are kept, interrupted
 ones resume from their checkpoints. Presets: `paper` (the LBT paper's ring
-and grid, 20% coverage rule) and `veegan` (VEEGAN/PacGAN's ring and 25-mode
-grid, coverage by at least one sample).
+and grid, 20% coverage rule), `veegan` (VEEGAN/PacGAN's ring and 25-mode
+grid, coverage by at least one sample), `stacked_digits`,
+`stacked_fashion_mnist` (the paper's Table 1 on real pixels, every method at
+equal training time, two architectures) and `stacked_fashion_mnist-iterations`
+(LBT-GAN and the GAN at equal iterations).
+
+Equal training time (`--seconds S`, or a preset's "seconds"): before any
+training, each dataset and row's cost per iteration is measured in a process
+of its own (`lbt_tf.costs`) and S seconds are turned into its iterations,
+stored in WORKDIR/budget.json and reused when the comparison resumes. One
+comparison at a time per WORKDIR (a lock); its runs stop with it, even
+after kill -9.
 """
 
+import os
 import sys
 
-from lbt_tf import cli, comparison
+from lbt_tf import cli, comparison, runlock
 from lbt_tf import config as config_lib
 from lbt_tf.methods import METHODS
 
@@ -38,6 +49,10 @@ def main(argv=None):
   parser.add_argument("--steps", type=int,
                       help="iterations of every run (default: the preset's, or each "
                            "dataset's own)")
+  parser.add_argument("--seconds", type=float,
+                      help="equal training time instead: seconds of training per run, "
+                           "each row's iterations bought at its cost per iteration, "
+                           "measured alone first (WORKDIR/budget.json)")
   parser.add_argument("--jobs", type=int, default=1,
                       help="runs trained at once (each uses all cores; 1 gives "
                            "clean iterations/s)")
@@ -61,14 +76,18 @@ def main(argv=None):
     for name in ("method", "seed", "steps", "dataset"):
       if name in settings:
         raise ValueError(f"--set {name}=...: use --{name}s / --steps instead")
-    if args.jobs < 1:
-      raise ValueError("--jobs must be at least 1")
+    if not 1 <= args.jobs <= (os.cpu_count() or 1):
+      raise ValueError(f"--jobs must be between 1 and the {os.cpu_count()} cores here "
+                       "(each run uses every core; 1 keeps it/s meaningful)")
     rows = comparison.split_rows(args.methods or "")
     for row in rows:
       METHODS.check(comparison.parse_row(row)[0])
     with cli.quiet_native_stderr():  # the methods' checks load TensorFlow
       chosen = comparison.load_preset(
-          args.preset, settings=settings, steps=args.steps,
+          args.preset, settings=settings,
+          # one budget: --steps replaces a preset's --seconds, and the reverse
+          steps=0 if args.seconds else args.steps,
+          seconds=0.0 if args.steps else args.seconds,
           datasets=args.datasets and csv_list(args.datasets),
           methods=rows or None,
           seeds=args.seeds and csv_list(args.seeds, int))
@@ -78,17 +97,14 @@ def main(argv=None):
   report = lambda message: print(f"{PROG}: {message}", flush=True)
   cli.interrupt_on_signals()
   if not args.report_only:
-    budgets = ", ".join(f"{d} {chosen.steps_of(d)}" for d in chosen.datasets)
-    report(f"{len(chosen.runs())} runs (iterations: {budgets}) -> {args.workdir}")
     try:
-      failures = comparison.run_all(chosen, args.workdir, args.jobs, report)
-    except KeyboardInterrupt:
-      cli.fail(PROG, "interrupted; the runs saved checkpoints: run the same "
-               "command to resume")
-    if failures:
-      cli.fail(PROG, f"{len(failures)} run(s) failed, first {failures[0][0]}: "
-               f"{failures[0][1]} (see its seed-*.log)")
+      # One comparison per workdir: two would train the same runs.
+      with runlock.RunLock(args.workdir, report):
+        chosen = train_all(chosen, args.workdir, args.jobs, report)
+    except (ValueError, OSError) as e:  # RunLocked, a failed measurement
+      cli.fail(PROG, str(e))
   with cli.errors_in_one_line(PROG):
+    chosen = comparison.read_budget(chosen, args.workdir)
     with cli.quiet_native_stderr():
       from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top,unused-import (slow: TensorFlow)
     path = comparison.write_report(chosen, args.workdir, report=report)
@@ -96,6 +112,24 @@ def main(argv=None):
     if args.rescore_seed is not None:
       path = comparison.rescore(chosen, args.workdir, args.rescore_seed, report)
       print(path.read_text())
+
+
+def train_all(chosen, workdir, jobs, report):
+  """Plan an equal-time budget if asked, then train every unfinished run."""
+  try:
+    if chosen.seconds:
+      chosen = comparison.plan_budget(chosen, workdir, report)
+    budgets = ", ".join(f"{d} {m} {chosen.steps_of(d, m)}"
+                        for d in chosen.datasets for m in chosen.methods)
+    report(f"{len(chosen.runs())} runs (iterations: {budgets}) -> {workdir}")
+    failures = comparison.run_all(chosen, workdir, jobs, report)
+  except KeyboardInterrupt:
+    cli.fail(PROG, "interrupted; the runs saved checkpoints (and budget.json its "
+             "measurements): run the same command to resume")
+  if failures:
+    cli.fail(PROG, f"{len(failures)} run(s) failed, first {failures[0][0]}: "
+             f"{failures[0][1]} (see its seed-*.log)")
+  return chosen
 
 
 if __name__ == "__main__":

@@ -6,12 +6,22 @@ directory `WORKDIR/<dataset>/<method>/seed-<seed>`, so a run can be inspected,
 re-scored (`python -m lbt_tf.evaluate`) or resumed on its own. A run whose
 `metrics.json` reports the full number of steps is finished and is not redone;
 an interrupted one resumes from its checkpoint. Every run of a dataset uses
-the dataset's preset (same generator, same discriminator widths, same batch,
-same steps) plus the comparison's shared settings.
+the dataset's preset (same generator, same discriminator widths, same batch)
+plus the comparison's shared settings.
+
+The budget is equal iterations (`steps`, or each dataset's preset), or equal
+training time (`seconds`): then each row's iterations are bought with its
+cost per iteration, measured once per dataset and row by `lbt_tf.costs` in
+a process of its own before any training (nothing else of the comparison
+running), and stored in WORKDIR/budget.json. A resumed comparison reuses
+them, so a busy machine later changes how long the runs take, not what they
+are.
 """
 
 import dataclasses
+import datetime
 import json
+import os
 import pathlib
 import signal
 import subprocess
@@ -21,7 +31,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from lbt_tf import config as config_lib, metrics_csv
+from lbt_tf import config as config_lib, costs, metrics_csv
 
 PRESETS_DIR = config_lib.PRESETS_DIR / "comparisons"
 COVERAGE = ("modes_covered", "modes_with_any_sample")
@@ -35,14 +45,21 @@ class Comparison:
   methods: Tuple[str, ...]
   seeds: Tuple[int, ...]
   steps: int = 0  # 0: each dataset's preset budget
+  seconds: float = 0.0  # > 0: equal training time instead (budget.json)
   coverage: str = "modes_covered"
   settings: Dict[str, object] = dataclasses.field(default_factory=dict)
   description: str = ""
+  # (dataset, row) -> {"steps", "eval_every", "phases", ...}: the equal-time
+  # plan (`plan_budget`), read from WORKDIR/budget.json.
+  budget: Dict[Tuple[str, str], dict] = dataclasses.field(default_factory=dict)
 
   def validate(self):
     for name in ("datasets", "methods", "seeds"):
       if not getattr(self, name):
         raise ValueError(f"the comparison needs at least one of --{name}")
+    if self.seconds < 0 or (self.seconds and self.steps):
+      raise ValueError("give the budget as --steps (equal iterations) or --seconds "
+                       "(equal training time), not both; --seconds must be positive")
     if self.coverage not in COVERAGE:
       raise ValueError(f"unknown coverage rule {self.coverage!r}; choose from "
                        f"{', '.join(COVERAGE)}")
@@ -55,15 +72,29 @@ class Comparison:
     return self
 
   def run_config(self, dataset, row, seed) -> config_lib.Config:
+    return config_lib.make_config(dataset, self.overrides(dataset, row, seed))
+
+  def overrides(self, dataset, row, seed) -> dict:
+    """The settings a run changes from its dataset's preset."""
     method, settings = parse_row(row)
     overrides = dict(self.settings, **settings, method=method, seed=seed)
     if self.steps:
       overrides["steps"] = self.steps
-    return config_lib.make_config(dataset, overrides)
+    planned = self.budget.get((dataset, row))
+    if planned:
+      overrides.update(steps=planned["steps"], eval_every=planned["eval_every"],
+                       checkpoint_every=planned["eval_every"])
+    return overrides
 
-  def steps_of(self, dataset) -> int:
-    """The iterations of every run on `dataset`."""
-    return self.run_config(dataset, self.methods[0], self.seeds[0]).steps
+  def steps_of(self, dataset, row) -> int:
+    """The iterations of `row`'s runs on `dataset`."""
+    return self.run_config(dataset, row, self.seeds[0]).steps
+
+  def unplanned(self):
+    """(dataset, row) pairs an equal-time comparison has no iterations for yet."""
+    if not self.seconds:
+      return []
+    return [(d, m) for d in self.datasets for m in self.methods if (d, m) not in self.budget]
 
   def runs(self) -> List[Tuple[str, str, int]]:
     return [(d, m, s) for d in self.datasets for m in self.methods
@@ -139,16 +170,98 @@ def finished(directory: pathlib.Path, steps: int) -> bool:
 
 
 def train_command(comparison: Comparison, dataset, row, seed, directory):
-  method, settings = parse_row(row)
   args = [sys.executable, "-m", "lbt_tf.train", "--dataset", dataset,
-          "--method", method, "--seed", str(seed),
-          "--steps", str(comparison.steps_of(dataset)),
           "--workdir", str(directory)]
-  for name, value in sorted(dict(comparison.settings, **settings).items()):
+  return args + flags(comparison.overrides(dataset, row, seed))
+
+
+def flags(overrides: dict) -> list:
+  args = []
+  for item in _set_items(overrides):
+    name, _, value = item.partition("=")
+    args += [f"--{config_lib.flag(name)}", value]
+  return args
+
+
+# -- equal training time -------------------------------------------------------
+
+BUDGET_FILE = "budget.json"
+PERIODS = 5  # evaluations (and checkpoints) per equal-time run
+
+
+def budget_key(dataset, row) -> str:
+  return f"{dataset} {row}"
+
+
+def read_budget(comparison: Comparison, workdir) -> Comparison:
+  """`comparison` with the plan stored in WORKDIR/budget.json (if any); a
+  plan made for another budget is refused."""
+  path = pathlib.Path(workdir) / BUDGET_FILE
+  if not comparison.seconds or not path.exists():
+    return comparison
+  stored = json.loads(path.read_text())
+  if stored["seconds"] != comparison.seconds:
+    raise ValueError(f"{path} plans {stored['seconds']} s per run, not "
+                     f"{comparison.seconds}: use another --workdir")
+  plan = {}
+  for dataset in comparison.datasets:
+    for row in comparison.methods:
+      if budget_key(dataset, row) in stored["runs"]:
+        plan[(dataset, row)] = stored["runs"][budget_key(dataset, row)]
+  return dataclasses.replace(comparison, budget=plan)
+
+
+def plan_steps(seconds: float, phases: dict) -> Tuple[int, int]:
+  """(iterations, evaluation period) that `seconds` of training buy at
+  `phases`' costs: a multiple of PERIODS x 10 iterations (so that the
+  period is a multiple of the 10 iterations per compiled call), at least one."""
+  unit = PERIODS * 10
+  steps = max(unit, costs.iterations_for(seconds, phases) // unit * unit)
+  return steps, steps // PERIODS
+
+
+def plan_budget(comparison: Comparison, workdir, report=print) -> Comparison:
+  """Measure every (dataset, row) the plan lacks, one process at a time, and
+  store its iterations in WORKDIR/budget.json (written after each)."""
+  path = pathlib.Path(workdir) / BUDGET_FILE
+  comparison = read_budget(comparison, workdir)
+  stored = {"seconds": comparison.seconds, "runs": {}}
+  if path.exists():
+    stored = json.loads(path.read_text())
+  for dataset, row in comparison.unplanned():
+    overrides = comparison.overrides(dataset, row, comparison.seeds[0])
+    method = overrides.pop("method")
+    overrides.pop("seed")
+    command = [sys.executable, "-m", "lbt_tf.costs", "--dataset", dataset, "--method",
+               method] + [f"--set={item}" for item in _set_items(overrides)]
+    report(f"measuring {dataset} {row} (alone: nothing else of the comparison runs)")
+    load = os.getloadavg()[0]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode:
+      tail = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
+      raise ValueError(f"measuring {dataset} {row} failed: {tail[0]}")
+    cost = json.loads(result.stdout.strip().splitlines()[-1])
+    phases = {int(k): v for k, v in cost["phases"].items()}
+    steps, period = plan_steps(comparison.seconds, phases)
+    stored["runs"][budget_key(dataset, row)] = {
+        "steps": steps, "eval_every": period, "phases": phases,
+        "planned_seconds": costs.seconds_for(steps, phases),
+        "load_average_before": load,
+        "measured": datetime.datetime.now().isoformat(timespec="seconds")}
+    report(f"{dataset} {row}: {', '.join(f'{v:.0f} ms from {k}' for k, v in phases.items())}"
+           f" per iteration -> {steps} iterations")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(BUDGET_FILE + ".tmp")
+    staging.write_text(json.dumps(stored, indent=2))
+    staging.replace(path)
+  return read_budget(comparison, workdir)
+
+
+def _set_items(overrides: dict):
+  for name, value in sorted(overrides.items()):
     if isinstance(value, (list, tuple)):
       value = ",".join(map(str, value))
-    args += [f"--{config_lib.flag(name)}", str(value)]
-  return args
+    yield f"{name}={value}"
 
 
 def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print):
@@ -157,8 +270,8 @@ def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print):
   Returns the runs that failed, as (run directory, last line of its log).
   """
   todo = [(run, run_dir(workdir, *run)) for run in comparison.runs()]
-  done = [run for run, d in todo if finished(d, comparison.steps_of(run[0]))]
-  todo = [(run, d) for run, d in todo if not finished(d, comparison.steps_of(run[0]))]
+  done = [run for run, d in todo if finished(d, comparison.steps_of(*run[:2]))]
+  todo = [(run, d) for run, d in todo if not finished(d, comparison.steps_of(*run[:2]))]
   if done:
     report(f"{len(done)} of {len(done) + len(todo)} runs already finished")
   running, failures = [], []
@@ -181,9 +294,13 @@ def _run_queue(comparison, todo, running, failures, jobs, report):
       (dataset, method, seed), directory = todo.pop(0)
       directory.parent.mkdir(parents=True, exist_ok=True)
       log = open(directory.parent / f"seed-{seed}.log", "a")  # pylint: disable=consider-using-with
+      started = datetime.datetime.now().isoformat(timespec="seconds")
+      log.write(f"=== attempt started {started} by lbt_tf.compare pid {os.getpid()}\n")
+      log.flush()
+      log.attempt_start = log.tell()
       process = subprocess.Popen(
           train_command(comparison, dataset, method, seed, directory),
-          stdout=log, stderr=subprocess.STDOUT, text=True)
+          stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent)
       report(f"started {dataset} {method} seed {seed}")
       running.append((process, directory, log, time.perf_counter()))
     time.sleep(0.5)
@@ -197,13 +314,28 @@ def _run_queue(comparison, todo, running, failures, jobs, report):
       if process.returncode == 0:
         report(f"finished {directory} ({minutes:.1f} min)")
       else:
-        failures.append((directory, last_line(pathlib.Path(log.name))))
+        failures.append((directory, last_line(pathlib.Path(log.name), log.attempt_start)))
         report(f"FAILED {directory}: {failures[-1][1]}")
 
 
-def last_line(path: pathlib.Path) -> str:
-  lines = [line for line in path.read_text().splitlines() if line.strip()]
+def last_line(path: pathlib.Path, offset: int = 0) -> str:
+  """The last non-empty line of `path` after byte `offset` (this attempt's)."""
+  with open(path, "rb") as f:
+    f.seek(offset)
+    text = f.read().decode(errors="replace")
+  lines = [line for line in text.splitlines() if line.strip()]
   return lines[-1] if lines else "(no output)"
+
+
+def die_with_parent():
+  """In a child, before exec: the kernel sends it SIGTERM when the harness
+  dies, kill -9 included (Linux prctl PR_SET_PDEATHSIG), so no training is
+  left running as an orphan; SIGTERM makes train save a checkpoint."""
+  import ctypes  # pylint: disable=g-import-not-at-top
+  try:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+  except OSError:  # not Linux: children may outlive a killed harness
+    pass
 
 
 # -- results ------------------------------------------------------------------
@@ -217,7 +349,12 @@ IMAGE_METRICS = (("modes_covered", "modes (>= 1 sample)", "{:.1f}"),
                  ("kl_to_uniform", "KL(modes ‖ uniform)", "{:.3f}"),
                  ("fid", "FID", "{:.1f}"),
                  ("kid", "KID", "{:.4f}"),
+                 ("step", "iterations", "{:.0f}"),
+                 ("planned_seconds", "budgeted training s", "{:.0f}"),
+                 ("train_seconds", "training s (last process)", "{:.0f}"),
                  ("iterations_per_second", "it/s", "{:.2f}"))
+# The instrument's own score: the same classifier on as many real images.
+FLOOR = {"modes_covered": "real_modes_covered", "kl_to_uniform": "real_kl_to_uniform"}
 
 
 def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]:
@@ -225,7 +362,7 @@ def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]
   results = {}
   for dataset, method, seed in comparison.runs():
     directory = run_dir(workdir, dataset, method, seed)
-    if finished(directory, comparison.steps_of(dataset)):
+    if finished(directory, comparison.steps_of(dataset, method)):
       metrics = json.loads((directory / "metrics.json").read_text())
       metrics["seed"] = seed
       # The run recorded its export's path as it was given; the comparison
@@ -233,6 +370,9 @@ def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]
       metrics["generator"] = str(directory / "generator" /
                                  pathlib.Path(metrics["generator"]).name)
       # Speed without the first period, which includes tracing the step.
+      planned = comparison.budget.get((dataset, method))
+      if planned:
+        metrics["planned_seconds"] = planned["planned_seconds"]
       periods = metrics_csv.read_rows(directory / "metrics.csv")[1:]
       if periods:
         metrics["iterations_per_second"] = float(np.median(
@@ -254,20 +394,31 @@ def markdown_table(comparison: Comparison, results) -> str:
   for dataset in comparison.datasets:
     runs_of = results.get(dataset, {})
     config = comparison.run_config(dataset, comparison.methods[0], comparison.seeds[0])
+    any_run = next((runs[0] for runs in runs_of.values() if runs), {})
     if config.data.is_image:
-      any_run = next((runs[0] for runs in runs_of.values() if runs), {})
       columns = [c for c in IMAGE_METRICS if c[0] in any_run]
-      about = (f"{any_run.get('num_modes', '?')} modes, counted by a digit "
-               f"classifier on {any_run.get('num_samples', '?'):,} samples")
+      about = (f"{any_run.get('num_modes', '?')} modes, counted by a "
+               f"{config.data.classes or 'class'} classifier on "
+               f"{any_run.get('num_samples', '?'):,} samples")
+      if "classifier_accuracy" in any_run:
+        about += f" (held-out accuracy {any_run['classifier_accuracy']:.3f})"
     else:
       columns = METRICS
       coverage = {key: label for key, label, _ in METRICS}[comparison.coverage]
       about = f"{config.num_modes} modes; this protocol counts coverage as {coverage}"
-    lines += [f"**{dataset}** ({about}), {config.steps} iterations, "
-              "mean ± std over seeds:",
+    if comparison.seconds:
+      budget = (f"equal training time, {comparison.seconds:,.0f} s per run (each row's "
+                "iterations bought at its cost per iteration measured alone: budget.json)")
+    else:
+      budget = f"{config.steps} iterations"
+    lines += [f"**{dataset}** ({about}), {budget}, mean ± std over seeds:",
               "",
               "| method | seeds | " + " | ".join(label for _, label, _ in columns) + " |",
               "|---" * (len(columns) + 2) + "|"]
+    if FLOOR["modes_covered"] in any_run:
+      cells = [fmt.format(any_run[FLOOR[key]]) if key in FLOOR else ""
+               for key, _, fmt in columns]
+      lines.append("| real data (the instrument's floor) | | " + " | ".join(cells) + " |")
     for method in comparison.methods:
       runs = runs_of.get(method, [])
       if not runs:
@@ -289,13 +440,18 @@ def curves(comparison: Comparison, workdir, dataset) -> dict:
     histories = []
     for seed in comparison.seeds:
       directory = run_dir(workdir, dataset, method, seed)
-      if finished(directory, comparison.steps_of(dataset)):
+      if finished(directory, comparison.steps_of(dataset, method)):
         histories.append(metrics_csv.read_rows(directory / "metrics.csv"))
     histories = [h for h in histories if h]
     if not histories:
       continue
     length = min(len(h) for h in histories)
     series[method] = {"step": [row["step"] for row in histories[0][:length]]}
+    planned = comparison.budget.get((dataset, method))
+    if planned:  # equal time: where each evaluation falls in the budget
+      phases = {int(k): v for k, v in planned["phases"].items()}
+      series[method]["seconds"] = [costs.seconds_for(step, phases)
+                                   for step in series[method]["step"]]
     for key in set(histories[0][0]) - {"step"}:
       series[method][key] = [[row[key] for row in h[:length]] for h in histories]
   return series
@@ -342,7 +498,8 @@ def write_report(comparison: Comparison, workdir, density_samples: int = 200_000
       plots.metric_curves(series, workdir / f"curves-{dataset}.png",
                           f"{dataset}: mean ± std over {len(comparison.seeds)} seeds",
                           coverage=comparison.coverage,
-                          panels=plots.IMAGE_CURVES if config.data.is_image else plots.CURVES)
+                          panels=plots.IMAGE_CURVES if config.data.is_image else plots.CURVES,
+                          x="seconds" if comparison.seconds else "step")
   written = ["results.md", "curves-*.png"]
   if densities:
     plots.density_grid(densities, workdir / "densities.png")

@@ -67,10 +67,11 @@ IMAGE_CURVES = (("modes_covered", "# modes with >= 1 sample", "linear"),
 
 
 def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",
-                  panels=CURVES):
-  """Figure 2: each metric against iterations.
+                  panels=CURVES, x="step"):
+  """Figure 2: each metric against iterations (or, x="seconds", against
+  training seconds).
 
-  `series` maps a label to {"step": [...], metric: [...]}; a metric may also
+  `series` maps a label to {x: [...], metric: [...]}; a metric may also
   come with a list of runs ([runs, points]) to draw a mean with a std band.
   `coverage` picks the mode-count rule ("modes_with_any_sample": VEEGAN's).
   `panels`: (metric, axis label, scale) of each panel; metrics the series
@@ -88,7 +89,7 @@ def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",
   axes = axes[0]
   for ax, (key, label, scale) in zip(axes, panels):
     for name, values in series.items():
-      steps = np.asarray(values["step"])
+      steps = np.asarray(values[x])
       ys = np.atleast_2d(np.asarray(values[key], dtype=float))
       mean = np.nanmean(ys, axis=0)
       line, = ax.plot(steps, mean, label=name)
@@ -96,7 +97,7 @@ def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",
         std = np.nanstd(ys, axis=0)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2,
                         color=line.get_color())
-    ax.set_xlabel("# iterations")
+    ax.set_xlabel({"step": "# iterations", "seconds": "training seconds (budgeted)"}[x])
     ax.set_ylabel(label)
     ax.set_yscale(scale)
   axes[0].legend()

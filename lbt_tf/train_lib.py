@@ -176,7 +176,9 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
     path = checkpointer.save()
     raise Interrupted(f"interrupted at step {checkpointing.step_of(trainer)}; "
                       f"saved {path}; run the same command to resume") from None
-  train_seconds = time.perf_counter() - clock
+  # Training time: the periodic evaluations' scoring is not part of it.
+  scoring_seconds = evaluation.seconds if evaluation else 0.0
+  train_seconds = time.perf_counter() - clock - scoring_seconds
   if guard.problem:
     latest = checkpointer.manager.latest_checkpoint
     kept = (f"the last good checkpoint {latest} is kept" if latest
@@ -205,6 +207,7 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
                       "run the same command to export and score it") from None
   trained = step - start
   metrics.update(step=step, trained_iterations=trained, train_seconds=train_seconds,
+                 evaluation_seconds=scoring_seconds,
                  fingerprint=fingerprint, replicas=strategy.num_replicas_in_sync,
                  iterations_per_second=trained / train_seconds if trained else None,
                  generator=str(export_dir))

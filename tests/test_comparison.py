@@ -119,3 +119,104 @@ def test_the_former_command_name_still_works(tmp_path):
   result = clitools.run("lbt_tf.benchmark", "--workdir", tmp_path, "--methods", "nope")
   assert result.returncode == 2
   assert result.stderr.startswith("lbt_tf.compare: error: unknown method 'nope'")
+
+
+# -- equal training time --------------------------------------------------------
+
+def test_a_time_budget_buys_iterations_at_each_phases_cost():
+  from lbt_tf import costs  # pylint: disable=g-import-not-at-top
+  assert costs.iterations_for(10.0, {0: 20.0}) == 500
+  # 100 warm-up iterations at 10 ms (1 s), then 9 s at 100 ms: 90 more.
+  assert costs.iterations_for(10.0, {0: 10.0, 100: 100.0}) == 190
+  assert costs.iterations_for(0.5, {0: 10.0, 100: 100.0}) == 50  # inside the warm-up
+  assert costs.seconds_for(190, {0: 10.0, 100: 100.0}) == pytest.approx(10.0)
+  steps, period = comparison.plan_steps(10.0, {0: 10.0, 100: 100.0})
+  assert (steps, period) == (150, 30)  # a multiple of 5 periods of 10-iteration calls
+  assert comparison.plan_steps(0.01, {0: 100.0}) == (50, 10)  # at least one unit
+
+
+TIMED = ["--datasets", "ring", "--seeds", "1", "--seconds", "2",
+         "--set", "eval_samples=2000", "--set", "final_eval_samples=5000",
+         "--set", "generator_units=16", "--set", "discriminator_units=16",
+         "--set", "estimator_units=16", "--set", "noise_dim=8", "--set", "batch_size=64"]
+
+
+def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp_path):
+  workdir = tmp_path / "timed"
+  rows = "gan,lbt-gan[estimator=vae,unroll_steps=2]"
+  result = clitools.run("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED)
+  assert result.returncode == 0, result.stderr[-3000:]
+  plan = json.loads((workdir / "budget.json").read_text())
+  assert plan["seconds"] == 2.0
+  for row in ("gan", "lbt-gan[estimator=vae,unroll_steps=2]"):
+    entry = plan["runs"][f"ring {row}"]
+    config = json.loads((comparison.run_dir(workdir, "ring", row, 1) / "config.json").read_text())
+    metrics = json.loads((comparison.run_dir(workdir, "ring", row, 1) / "metrics.json").read_text())
+    # The run trained exactly the planned iterations, which cost the budget
+    # at the measured rate (one 50-iteration unit more at most).
+    assert config["steps"] == metrics["step"] == entry["steps"]
+    assert config["eval_every"] == entry["eval_every"] == entry["steps"] // 5
+    ms = entry["phases"]["0"]
+    assert entry["steps"] * ms / 1e3 <= 2.0 or entry["steps"] == 50
+    assert (2.0 - entry["steps"] * ms / 1e3) < 50 * ms / 1e3
+  # The cheaper method buys more iterations.
+  gan, lbt_gan = (plan["runs"][f"ring {row}"] for row in rows.split(",", 1))
+  assert (gan["steps"] >= lbt_gan["steps"]) == (gan["phases"]["0"] <= lbt_gan["phases"]["0"])
+  table = (workdir / "results.md").read_text()
+  assert "equal training time, 2 s per run" in table
+  # Resumed: nothing measured again, nothing trained again, the same plan.
+  before = (workdir / "budget.json").read_text()
+  again = clitools.run("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "measuring" not in again.stdout and "2 of 2 runs already finished" in again.stdout
+  assert (workdir / "budget.json").read_text() == before
+  # Another budget in the same workdir is refused, not mixed.
+  other = clitools.run("lbt_tf.compare", "--workdir", workdir, "--methods", rows,
+                       *TIMED[:-1 - TIMED[::-1].index("--seconds")], "--seconds", "3",
+                       *TIMED[TIMED.index("--seconds") + 2:])
+  assert other.returncode == 1 and "plans 2.0 s per run, not 3.0" in other.stderr
+
+
+def test_one_comparison_per_workdir(tmp_path):
+  from lbt_tf import runlock  # pylint: disable=g-import-not-at-top
+  workdir = tmp_path / "locked"
+  with runlock.RunLock(workdir, report=lambda _: None):
+    result = clitools.run("lbt_tf.compare", "--workdir", workdir, *TINY)
+  assert result.returncode == 1
+  assert "is being trained by pid" in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1
+  assert not (workdir / "ring").exists()  # nothing started
+
+
+def test_a_killed_comparison_leaves_no_training_behind(tmp_path):
+  """kill -9 on the harness: its training child gets SIGTERM from the kernel,
+  saves a checkpoint and exits; the same command then resumes."""
+  import os  # pylint: disable=g-import-not-at-top
+  import signal  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  workdir = tmp_path / "killed"
+  long = [a if a != "20" else "100000" for a in TINY]
+  long = [a for a in long if a != "gan,pacgan,lbt[estimator=kde,bandwidth=0.2]"]
+  long[long.index("--methods") + 1:long.index("--methods") + 1] = ["gan"]
+  harness = clitools.start("lbt_tf.compare", "--workdir", workdir, *long)
+  run = comparison.run_dir(workdir, "ring", "gan", 3)
+  deadline = time.time() + 300
+  while not clitools.checkpoint_steps(run) if (run / "checkpoints").exists() else True:
+    assert time.time() < deadline and harness.poll() is None, harness.communicate()[1][-2000:]
+    time.sleep(0.5)
+  lock = (run / ".lock").read_text()
+  child = int(lock.split()[1])
+  harness.send_signal(signal.SIGKILL)
+  harness.wait()
+  deadline = time.time() + 120
+  while time.time() < deadline:
+    try:
+      os.kill(child, 0)
+    except ProcessLookupError:
+      break
+    time.sleep(0.5)
+  else:
+    os.kill(child, signal.SIGKILL)
+    pytest.fail(f"training pid {child} outlived its killed comparison")
+  log = (run.parent / "seed-3.log").read_text()
+  assert "interrupted at step" in log  # it saved its checkpoint on the way out

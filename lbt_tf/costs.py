@@ -1,0 +1,100 @@
+"""What an iteration costs, and how many iterations a training-time budget buys.
+
+`iteration_cost(config)` times a method's steady-state milliseconds per
+iteration in each phase of its step (LBT-GAN's warm-up is a GAN iteration;
+the rest a full LBT iteration), after the step has been traced. Run it in a
+process of its own, with nothing else training, so that the numbers are the
+method's and not the machine's: `python -m lbt_tf.costs --dataset D --method
+M [--set FIELD=VALUE ...]` prints them as one line of JSON.
+
+`iterations_for(seconds, cost, ...)` turns a training-time budget into an
+iteration count from those costs: the comparison harness's equal wall time
+(`lbt_tf.comparison`), which stays the same on a busy machine because it is
+decided once, from costs measured alone, and stored.
+"""
+
+import json
+import math
+import sys
+import time
+
+
+def iteration_cost(config, iterations: int = 20, repeats: int = 2, report=print) -> dict:
+  """Milliseconds per iteration of `config`'s method, best of `repeats` runs
+  of `iterations`, per phase: {"phases": {first step of phase: ms}, ...}.
+
+  The step of each phase is traced (and run for one compiled call) before
+  it is timed; the phase is entered by setting the iteration counter.
+  """
+  from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+  data = train_lib.load_data(config, report=lambda _: None)
+  trainer = train_lib.build_trainer(config)
+  batches = mixtures.training_batches(
+      data, config.batch_size * trainer.batches_per_iteration, config.seed)
+  chunk = config.execution_steps
+  iterations = max(chunk, iterations // chunk * chunk)
+  phases = {}
+  for start in (0,) + tuple(trainer.phase_changes()):
+    trainer.generator_optimizer.iterations.assign(start)
+    clock = time.perf_counter()
+    trainer.fit(batches, steps_per_epoch=chunk, epochs=1, verbose=0)
+    traced = time.perf_counter() - clock
+    best = math.inf
+    for _ in range(repeats):
+      trainer.generator_optimizer.iterations.assign(start)
+      clock = time.perf_counter()
+      trainer.fit(batches, steps_per_epoch=iterations, epochs=1, verbose=0)
+      best = min(best, (time.perf_counter() - clock) / iterations)
+    phases[start] = 1e3 * best
+    report(f"{config.method} from iteration {start}: {1e3 * best:.1f} ms/iteration "
+           f"(first call {traced:.1f} s)")
+  return {"phases": phases, "iterations_timed": iterations, "repeats": repeats}
+
+
+def iterations_for(seconds: float, phases: dict) -> int:
+  """Iterations that fit in `seconds` of training when the iterations from
+  each key of `phases` (first iteration -> ms per iteration) on cost that."""
+  starts = sorted(phases)
+  done, left = 0, seconds * 1e3
+  for i, start in enumerate(starts):
+    end = starts[i + 1] if i + 1 < len(starts) else math.inf
+    affordable = left / phases[start]
+    if affordable < end - start:
+      return done + int(affordable)
+    done, left = end, left - (end - start) * phases[start]
+  return done
+
+
+def seconds_for(iterations: int, phases: dict) -> float:
+  """The training seconds `iterations` cost at `phases`' rates (the inverse
+  of `iterations_for`)."""
+  starts = sorted(phases) + [math.inf]
+  total = 0.0
+  for start, end in zip(starts, starts[1:]):
+    total += max(0, min(iterations, end) - start) * phases[start] / 1e3
+  return total
+
+
+def main(argv=None):
+  """Print the cost of one run configuration as JSON (for the harness)."""
+  import argparse  # pylint: disable=g-import-not-at-top
+  from lbt_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  parser = argparse.ArgumentParser(prog="lbt_tf.costs", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--dataset", required=True)
+  parser.add_argument("--method", required=True)
+  parser.add_argument("--iterations", type=int, default=20)
+  parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  overrides = {"method": args.method}
+  for item in args.set:
+    name, _, text = item.partition("=")
+    overrides[name] = config_lib.parse_value(name, text)
+  config = config_lib.make_config(args.dataset, overrides)
+  cost = iteration_cost(config, args.iterations, report=lambda m: print(m, file=sys.stderr))
+  print(json.dumps(cost))
+
+
+if __name__ == "__main__":
+  main()
