@@ -19,36 +19,53 @@ import sys
 import time
 
 
+class Timer:
+  """A built trainer of `config`, fed its own batches, that times its
+  iterations in any phase (the phase is entered by setting the iteration
+  counter; the step of a phase is traced, and run one compiled call,
+  before it is timed)."""
+
+  def __init__(self, config, report=print):
+    from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top (TensorFlow)
+    from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+    self.config = config
+    self.report = report
+    data = train_lib.load_data(config, report=lambda _: None)
+    self.shape = tuple(data.shape) if hasattr(data, "shape") else (2,)
+    self.trainer = train_lib.build_trainer(config)
+    self.batches = mixtures.training_batches(
+        data, config.batch_size * self.trainer.batches_per_iteration, config.seed)
+    self.chunk = config.execution_steps
+    self.phases = (0,) + tuple(self.trainer.phase_changes())
+    self._traced = set()
+
+  def time(self, iterations: int, start=None) -> float:
+    """Milliseconds per iteration over `iterations` (rounded to whole
+    compiled calls) from iteration `start` (default: the last phase's)."""
+    start = self.phases[-1] if start is None else start
+    iterations = max(self.chunk, iterations // self.chunk * self.chunk)
+    counter = self.trainer.generator_optimizer.iterations
+    if start not in self._traced:
+      counter.assign(start)
+      clock = time.perf_counter()
+      self.trainer.fit(self.batches, steps_per_epoch=self.chunk, epochs=1, verbose=0)
+      self.report(f"{self.config.method} from iteration {start}: first call "
+                  f"{time.perf_counter() - clock:.1f} s")
+      self._traced.add(start)
+    counter.assign(start)
+    clock = time.perf_counter()
+    self.trainer.fit(self.batches, steps_per_epoch=iterations, epochs=1, verbose=0)
+    return 1e3 * (time.perf_counter() - clock) / iterations
+
+
 def iteration_cost(config, iterations: int = 20, repeats: int = 2, report=print) -> dict:
   """Milliseconds per iteration of `config`'s method, best of `repeats` runs
-  of `iterations`, per phase: {"phases": {first step of phase: ms}, ...}.
-
-  The step of each phase is traced (and run for one compiled call) before
-  it is timed; the phase is entered by setting the iteration counter.
-  """
-  from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top (TensorFlow)
-  from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
-  data = train_lib.load_data(config, report=lambda _: None)
-  trainer = train_lib.build_trainer(config)
-  batches = mixtures.training_batches(
-      data, config.batch_size * trainer.batches_per_iteration, config.seed)
-  chunk = config.execution_steps
-  iterations = max(chunk, iterations // chunk * chunk)
+  of `iterations`, per phase: {"phases": {first iteration of phase: ms}, ...}."""
+  timer = Timer(config, report)
   phases = {}
-  for start in (0,) + tuple(trainer.phase_changes()):
-    trainer.generator_optimizer.iterations.assign(start)
-    clock = time.perf_counter()
-    trainer.fit(batches, steps_per_epoch=chunk, epochs=1, verbose=0)
-    traced = time.perf_counter() - clock
-    best = math.inf
-    for _ in range(repeats):
-      trainer.generator_optimizer.iterations.assign(start)
-      clock = time.perf_counter()
-      trainer.fit(batches, steps_per_epoch=iterations, epochs=1, verbose=0)
-      best = min(best, (time.perf_counter() - clock) / iterations)
-    phases[start] = 1e3 * best
-    report(f"{config.method} from iteration {start}: {1e3 * best:.1f} ms/iteration "
-           f"(first call {traced:.1f} s)")
+  for start in timer.phases:
+    phases[start] = min(timer.time(iterations, start) for _ in range(repeats))
+    report(f"{config.method} from iteration {start}: {phases[start]:.1f} ms/iteration")
   return {"phases": phases, "iterations_timed": iterations, "repeats": repeats}
 
 

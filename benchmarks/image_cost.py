@@ -1,0 +1,91 @@
+"""Cost of one training iteration on images, side by side, against a GAN.
+
+Times, in one process, the steady-state milliseconds per iteration of each
+image method at the stacked presets' sizes (stacked Fashion-MNIST, 28x28x3,
+batch 64, the authors' G and D) and at CelebA's (a folder of 64x64 images
+this script writes, the preset's DCGAN nets, batch 64): GAN, PacGAN,
+Unrolled GAN, WGAN-GP, and LBT-GAN with each image teacher and hypergradient
+in `ROWS`. LBT-GAN is timed after its warm-up (the teaching iterations; a
+warm-up iteration is a GAN iteration). Rows run interleaved, `--rounds`
+times, and each keeps its best round, so a load that comes and goes touches
+every row alike; ratios to the GAN of the same dataset are printed. Run it
+alone on the machine.
+
+  python benchmarks/image_cost.py [--iterations 10] [--rounds 2] [--skip-celeba]
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROWS = {
+    "gan": {"method": "gan"},
+    "pacgan": {"method": "pacgan"},
+    "unrolled-gan": {"method": "unrolled-gan"},
+    "wgan-gp": {"method": "wgan-gp"},
+    "lbt-gan, VAE (authors' M = 15, K = 5)": {"method": "lbt-gan"},
+    "lbt-gan, VAE, M = 3": {"method": "lbt-gan", "estimator_steps": 3},
+    "lbt-gan, VAE, truncated T = 1": {"method": "lbt-gan", "hypergradient": "truncated"},
+}
+
+
+def celeba_like_folder(root: pathlib.Path, count: int = 256) -> str:
+  """`count` random 64x64 PNGs: the cost does not depend on the pixels."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  for i in range(count):
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    tf.io.write_file(str(root / f"{i:04d}.png"), tf.io.encode_png(image))
+  return str(root)
+
+
+def timers(dataset, rows, **shared):
+  """row -> its `lbt_tf.costs.Timer` (a built trainer, kept between rounds)."""
+  from lbt_tf import config as config_lib, costs  # pylint: disable=g-import-not-at-top
+  made = {}
+  for name, overrides in rows.items():
+    config = config_lib.make_config(dataset, dict(shared, **overrides))
+    made[name] = costs.Timer(config, report=lambda _: None)
+  return made
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--iterations", type=int, default=10)
+  parser.add_argument("--rounds", type=int, default=2)
+  parser.add_argument("--skip-celeba", action="store_true")
+  parser.add_argument("--json", help="also write the numbers here")
+  args = parser.parse_args()
+
+  settings = {"stacked_fashion_mnist": {}}
+  with tempfile.TemporaryDirectory() as folder:
+    if not args.skip_celeba:
+      settings["folder"] = {"data_dir": celeba_like_folder(pathlib.Path(folder)),
+                            "batch_size": 64}
+    results = {}
+    for dataset, shared in settings.items():
+      made = timers(dataset, ROWS, **shared)
+      best = {name: float("inf") for name in made}
+      for _ in range(args.rounds):
+        for name, timer in made.items():  # interleaved: load hits every row
+          best[name] = min(best[name], timer.time(args.iterations))
+      results[dataset] = best
+      gan = best["gan"]
+      print(f"\n{dataset} (batch {made['gan'].config.batch_size}, "
+            f"{'x'.join(map(str, made['gan'].shape))}), best of {args.rounds} x "
+            f"{args.iterations} iterations, interleaved")
+      print(f"{'':<40}{'ms/iteration':>14}{'x GAN':>8}")
+      for name, ms in best.items():
+        print(f"{name:<40}{ms:>14.1f}{ms / gan:>8.1f}")
+  if args.json:
+    pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+  main()
