@@ -60,18 +60,26 @@ def dcgan_generator(noise_dim: int, image_shape, width: int = 64,
   size, channels = image_shape[0], image_shape[-1]
   start, steps = upsampling_plan(size)
   inputs = keras.Input((noise_dim,))
-  h = keras.layers.Dense(start * start * width * 2 ** steps, use_bias=False)(inputs)
-  h = keras.layers.BatchNormalization(synchronized=True)(h)
-  h = keras.layers.ReLU()(h)
+  h = _normalized(keras.layers.Dense(start * start * width * 2 ** steps,
+                                     use_bias=False)(inputs))
   h = keras.layers.Reshape((start, start, width * 2 ** steps))(h)
-  for i in range(steps - 1, 0, -1):
-    h = keras.layers.Conv2DTranspose(width * 2 ** i, 4, strides=2, padding="same",
-                                     use_bias=False)(h)
-    h = keras.layers.BatchNormalization(synchronized=True)(h)
-    h = keras.layers.ReLU()(h)
-  outputs = keras.layers.Conv2DTranspose(channels, 4, strides=2 if steps else 1,
-                                         padding="same", activation="sigmoid")(h)
-  return keras.Model(inputs, outputs, name=name)
+  widths = [width * 2 ** i for i in range(steps - 1, 0, -1)]
+  return keras.Model(inputs, _upsampled(h, widths, 4, channels, steps > 0), name=name)
+
+
+def _normalized(h):
+  """Batch norm (synchronized across replicas) and ReLU: G's hidden layers."""
+  return keras.layers.ReLU()(keras.layers.BatchNormalization(synchronized=True)(h))
+
+
+def _upsampled(h, widths, kernel: int, channels: int, last_strided: bool):
+  """Transposed convolutions (stride 2) to each of `widths` channels with
+  batch norm and ReLU, then to `channels` with a sigmoid (images in [0, 1])."""
+  for width in widths:
+    h = _normalized(keras.layers.Conv2DTranspose(width, kernel, strides=2, padding="same",
+                                                 use_bias=False)(h))
+  return keras.layers.Conv2DTranspose(channels, kernel, strides=2 if last_strided else 1,
+                                      padding="same", activation="sigmoid")(h)
 
 
 def dcgan_discriminator(image_shape, width: int = 64,
@@ -106,18 +114,10 @@ def smnist_generator(noise_dim: int, image_shape, width: int = 16,
   inputs = keras.Input((noise_dim,))
   h = inputs
   for units in (SMNIST_DENSE, start * start * width * 2 ** max(steps - 1, 0)):
-    h = keras.layers.Dense(units, use_bias=False)(h)
-    h = keras.layers.BatchNormalization(synchronized=True)(h)
-    h = keras.layers.ReLU()(h)
+    h = _normalized(keras.layers.Dense(units, use_bias=False)(h))
   h = keras.layers.Reshape((start, start, width * 2 ** max(steps - 1, 0)))(h)
-  for i in range(steps - 1, 0, -1):
-    h = keras.layers.Conv2DTranspose(width * 2 ** (i - 1), 5, strides=2, padding="same",
-                                     use_bias=False)(h)
-    h = keras.layers.BatchNormalization(synchronized=True)(h)
-    h = keras.layers.ReLU()(h)
-  outputs = keras.layers.Conv2DTranspose(channels, 5, strides=2 if steps else 1,
-                                         padding="same", activation="sigmoid")(h)
-  return keras.Model(inputs, outputs, name=name)
+  widths = [width * 2 ** (i - 1) for i in range(steps - 1, 0, -1)]
+  return keras.Model(inputs, _upsampled(h, widths, 5, channels, steps > 0), name=name)
 
 
 def smnist_discriminator(image_shape, width: int = 16,
