@@ -77,9 +77,9 @@ class Parts:
   def hypergradient(self):
     from lbt_tf.hypergradient import Hypergradient  # pylint: disable=g-import-not-at-top
     c = self.config
+    damping = c.outer_product_lambda if c.implicit_solver == "outer-product" else c.implicit_damping
     return Hypergradient(c.hypergradient, c.unroll_steps, c.unroll_loop, c.truncate_steps,
-                         c.implicit_iterations, c.implicit_damping, c.implicit_solver,
-                         c.implicit_step)
+                         c.implicit_iterations, damping, c.implicit_solver, c.implicit_step)
 
   def compile_options(self) -> dict:
     return dict(steps_per_execution=self.config.execution_steps,
