@@ -161,3 +161,56 @@ def test_veegan_reconstructor_learns_to_invert_the_generator():
   assert error < 0.5
   assert int(trainer.reconstructor_optimizer.iterations) == 300
   assert set(history.history) == {"g_loss", "d_loss", "reconstruction"}
+
+
+# -- BRC -------------------------------------------------------------------------
+
+def test_brc_generator_gradient_is_the_implicit_formula_with_the_outer_product_hessian():
+  """brc-gan's generator gradient, computed with dense matrices: with psi D's
+  parameters, F = -mean log D_psi(G(z)), L_D = D's loss on (real, G(z)),
+  g = grad_psi L_D, J = d grad_psi L_D / d phi:
+      dF/dphi|_psi - J^T (g g^T + lambda I)^-1 grad_psi F."""
+  config = config_lib.make_config("ring", {
+      "method": "brc-gan", "noise_dim": 3, "generator_units": (5,),
+      "discriminator_units": (4,), "outer_product_lambda": 0.3, "batch_size": 16})
+  trainer = train_lib.build_trainer(config)
+  assert (trainer.hypergradient.method, trainer.hypergradient.solver,
+          trainer.hypergradient.damping) == ("implicit", "outer-product", 0.3)
+  real, noise = batch(size=16)
+  noise = noise[:, :3]
+  phi = trainer.generator.trainable_variables
+  psi = trainer.discriminator.trainable_variables
+
+  with tf.GradientTape() as tape:
+    loss = trainer.unrolled_generator_loss(real, trainer.generator(noise))
+  brc = np.concatenate([g.numpy().ravel() for g in tape.gradient(loss, phi)])
+
+  def flat(tensors):
+    return tf.concat([tf.reshape(t, [-1]) for t in tensors], 0)
+
+  with tf.GradientTape(persistent=True) as outer_tape:
+    fake = trainer.generator(noise)
+    with tf.GradientTape(persistent=True) as tape:
+      d_loss = discriminator_loss(trainer.discriminator(real), trainer.discriminator(fake))
+      f = non_saturating_generator_loss(trainer.discriminator(fake))
+    g = flat(tape.gradient(d_loss, psi))
+  mixed = np.concatenate([j.numpy().reshape(len(g), -1)
+                          for j in outer_tape.jacobian(g, phi)], axis=1)  # [psi, phi]
+  direct = np.concatenate([x.numpy().ravel() for x in outer_tape.gradient(f, phi)])
+  b = flat(tape.gradient(f, psi)).numpy()
+  g = g.numpy().astype(np.float64)
+  v = np.linalg.solve(np.outer(g, g) + 0.3 * np.eye(len(g)), b)
+  expected = direct - mixed.T @ v
+  np.testing.assert_allclose(brc, expected, rtol=1e-4, atol=1e-6)
+  assert np.linalg.norm(expected - direct) > 0.1 * np.linalg.norm(direct)  # not the GAN's
+
+
+@pytest.mark.parametrize("overrides", [{"hypergradient": "truncated"},
+                                       {"hypergradient": "implicit"},
+                                       {"implicit_solver": "neumann"}])
+def test_brc_gan_refuses_another_hypergradient(overrides):
+  config = config_lib.make_config("ring", dict(method="brc-gan", **overrides))
+  with pytest.raises(ValueError, match="brc-gan always takes the implicit hypergradient"):
+    train_lib.check(config)
+  train_lib.check(config_lib.make_config("ring", {
+      "method": "brc-gan", "hypergradient": "implicit", "implicit_solver": "outer-product"}))

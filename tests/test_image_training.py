@@ -156,7 +156,7 @@ def test_image_batches_depend_only_on_seed_and_step():
 
 
 def test_image_networks_for_every_image_method():
-  for method, d_channels in (("gan", 3), ("pacgan", 6), ("unrolled-gan", 3),
+  for method, d_channels in (("gan", 3), ("pacgan", 6), ("unrolled-gan", 3), ("brc-gan", 3),
                              ("lbt", None), ("lbt-gan", 3)):
     config = config_lib.make_config("stacked_digits", {
         "method": method, "pack": 2, "estimator_units": (16,)})

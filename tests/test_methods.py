@@ -76,6 +76,7 @@ def test_a_method_that_forgets_a_network_is_caught():
 @pytest.mark.parametrize("method, overrides, message", [
     ("pacgan", {"pack": 3}, "multiple of --pack"),
     ("veegan", {"discriminator_steps": 2}, "one discriminator update per iteration"),
+    ("brc-gan", {"hypergradient": "truncated"}, "always takes the implicit hypergradient"),
 ])
 def test_methods_refuse_what_they_cannot_do(method, overrides, message):
   config = config_lib.make_config("ring", dict(SMALL, method=method, **overrides))
