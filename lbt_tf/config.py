@@ -117,6 +117,7 @@ class Config:
   # baselines
   pack: int = setting(2, "pacgan: samples per discriminator input")
   gradient_penalty: float = setting(10.0, "wgan-gp: penalty weight lambda")
+  energy_units: int = setting(128, "vgan: d, the discriminator's sigmoid outputs")
   # evaluation and speed
   eval_every: int = setting(500, "iterations between evaluations (at most --steps)")
   checkpoint_every: int = setting(500, "iterations between checkpoints (at most --steps)")
@@ -172,7 +173,8 @@ class Config:
                     "eval_every", "checkpoint_every", "pack", "generator_width",
                     "discriminator_width", "eval_samples", "final_eval_samples",
                     "steps_per_execution", "importance_samples", "flow_couplings",
-                    "mixture_components", "truncate_steps", "implicit_iterations")
+                    "mixture_components", "truncate_steps", "implicit_iterations",
+                    "energy_units")
     for name in at_least_one:
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
@@ -245,7 +247,7 @@ GROUPS = (
     ("hypergradient", ("hypergradient", "unroll_loop", "truncate_steps", "implicit_iterations",
                        "implicit_damping", "implicit_solver", "implicit_step",
                        "outer_product_lambda")),
-    ("baselines", ("pack", "gradient_penalty")),
+    ("baselines", ("pack", "gradient_penalty", "energy_units")),
     ("evaluation and speed", ("eval_every", "checkpoint_every", "eval_samples",
                               "final_eval_samples", "fid_samples",
                               "steps_per_execution", "jit_compile")),

@@ -32,9 +32,10 @@ def mlp_generator(noise_dim: int, data_dim: int, hidden_units: Sequence[int],
 
 
 def mlp_discriminator(data_dim: int, hidden_units: Sequence[int],
-                      activation: str = "tanh", dtype=None) -> keras.Model:
-  """D(x): samples -> one logit each (probability of 'real' is its sigmoid)."""
-  return mlp(data_dim, hidden_units, 1, activation, "discriminator", dtype)
+                      activation: str = "tanh", dtype=None, outputs: int = 1) -> keras.Model:
+  """D(x): samples -> one logit each (probability of 'real' is its sigmoid),
+  or `outputs` logits (VGAN's energy units)."""
+  return mlp(data_dim, hidden_units, outputs, activation, "discriminator", dtype)
 
 
 # -- images (DCGAN-style) ------------------------------------------------------
@@ -72,15 +73,15 @@ def dcgan_generator(noise_dim: int, image_shape, width: int = 64,
   return keras.Model(inputs, outputs, name=name)
 
 
-def dcgan_discriminator(image_shape, width: int = 64,
-                        name: str = "discriminator") -> keras.Model:
-  """images -> one logit: strided convolutions with leaky ReLU, doubling the
-  channels as the size halves, then a linear unit."""
+def dcgan_discriminator(image_shape, width: int = 64, name: str = "discriminator",
+                        outputs: int = 1) -> keras.Model:
+  """images -> one logit (or `outputs`): strided convolutions with leaky
+  ReLU, doubling the channels as the size halves, then a linear unit."""
   _, steps = upsampling_plan(image_shape[0])
   inputs = keras.Input(tuple(image_shape))
   h = inputs
   for i in range(steps):
     h = keras.layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same")(h)
     h = keras.layers.LeakyReLU(0.2)(h)
-  outputs = keras.layers.Dense(1)(keras.layers.Flatten()(h))
-  return keras.Model(inputs, outputs, name=name)
+  logits = keras.layers.Dense(outputs)(keras.layers.Flatten()(h))
+  return keras.Model(inputs, logits, name=name)

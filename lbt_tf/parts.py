@@ -35,16 +35,18 @@ class Parts:
     return networks.mlp_generator(c.noise_dim, self.data_dim, c.generator_units,
                                   c.activation)
 
-  def discriminator(self, samples_per_input: int = 1, code_dim: int = 0) -> keras.Model:
+  def discriminator(self, samples_per_input: int = 1, code_dim: int = 0,
+                    outputs: int = 1) -> keras.Model:
     """D for inputs of `samples_per_input` samples (PacGAN packs several:
     along the features of points, along the channels of images), joined by
-    a `code_dim` noise code (VEEGAN's (z, x))."""
+    a `code_dim` noise code (VEEGAN's (z, x)), with `outputs` logits (VGAN's
+    energy units)."""
     c = self.config
     if self.data.is_image:
       packed = self.data.shape[:-1] + (self.data.shape[-1] * samples_per_input,)
-      return networks.dcgan_discriminator(packed, c.discriminator_width)
+      return networks.dcgan_discriminator(packed, c.discriminator_width, outputs=outputs)
     return networks.mlp_discriminator(code_dim + self.data_dim * samples_per_input,
-                                      c.discriminator_units, c.activation)
+                                      c.discriminator_units, c.activation, outputs=outputs)
 
   def mlp(self, input_dim: int, output_dim: int, name: str) -> keras.Model:
     """An MLP with the generator's widths (VEEGAN's reconstructor)."""

@@ -1,5 +1,7 @@
 """The GAN baselines do what their papers say."""
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -13,6 +15,8 @@ from lbt_tf import hypergradient, unroll
 from lbt_tf.hypergradient import Hypergradient
 from lbt_tf.trainers.gan import PacGAN, UnrolledGAN, pack_samples
 from lbt_tf.trainers.veegan import VEEGAN, reconstruction_error
+from lbt_tf.trainers import vgan
+from lbt_tf.trainers.vgan import VGAN
 
 
 def small_unrolled_gan(unroll_steps, dtype="float32", method="unroll"):
@@ -31,6 +35,10 @@ def batch(dtype="float32", size=32):
   rng = np.random.default_rng(1)
   return (tf.constant(rng.normal(size=(size, 2)), dtype),
           tf.constant(rng.normal(size=(size, 4)), dtype))
+
+
+def sigmoid(t):
+  return 1 / (1 + np.exp(-t))
 
 
 def unrolled_generator_loss(trainer, real, noise):
@@ -161,6 +169,106 @@ def test_veegan_reconstructor_learns_to_invert_the_generator():
   assert error < 0.5
   assert int(trainer.reconstructor_optimizer.iterations) == 300
   assert set(history.history) == {"g_loss", "d_loss", "reconstruction"}
+
+
+# -- VGAN ------------------------------------------------------------------------
+
+def test_vgan_energy_and_entropy_are_binary_entropies_by_hand():
+  """p = [[0.5, 0.9], [0.1, 0.2]]: energy = mean over rows of sum_j H(p_ij),
+  entropy = sum_j H(column mean), H(p) = -p ln p - (1 - p) ln(1 - p)."""
+  def h(p):
+    return -p * math.log(p) - (1 - p) * math.log(1 - p)
+
+  p = tf.constant([[0.5, 0.9], [0.1, 0.2]], tf.float64)
+  assert float(vgan.energy(p)) == pytest.approx(
+      ((math.log(2) + h(0.9)) + (h(0.1) + h(0.2))) / 2, rel=1e-12)
+  assert float(vgan.batch_entropy(p)) == pytest.approx(h(0.3) + h(0.55), rel=1e-12)
+
+
+def small_vgan(units=16, confidence=0.0):
+  """A small VGAN; D's output bias `confidence` sets its units' starting p."""
+  keras.utils.set_random_seed(0)
+  discriminator = networks.mlp_discriminator(2, [16], outputs=units)
+  discriminator.layers[-1].bias.assign(tf.fill([units], confidence))
+  trainer = VGAN(networks.mlp_generator(4, 2, [16]), 4, discriminator)
+  trainer.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+  return trainer
+
+
+def test_vgan_objectives_are_the_authors_on_the_trainers_batches():
+  """D: energy(x) - energy(G(z)) - entropy(x); G: energy(G(z)) - entropy(G(z)),
+  with p = D's sigmoid units clipped to [1e-4, 1 - 1e-4]."""
+  trainer = small_vgan()
+  real = tf.random.normal([32, 2], seed=5) * 3
+
+  def p(x):
+    return np.clip(sigmoid(trainer.discriminator(x).numpy().astype(np.float64)), 1e-4, 1 - 1e-4)
+
+  def energy(q):
+    return np.mean(np.sum(-q * np.log(q) - (1 - q) * np.log(1 - q), 1))
+
+  def entropy(q):
+    m = q.mean(0)
+    return np.sum(-m * np.log(m) - (1 - m) * np.log(1 - m))
+
+  state = trainer.seed_generator.state.numpy()
+  d_objective = float(trainer.discriminator_objective(real))
+  g_objective = float(trainer.generator_objective(real))
+  trainer.seed_generator.state.assign(state)
+  fake_d, fake_g = trainer.generate(32), trainer.generate(32)
+  assert d_objective == pytest.approx(
+      energy(p(real)) - energy(p(fake_d)) - entropy(p(real)), rel=1e-5)
+  assert g_objective == pytest.approx(energy(p(fake_g)) - entropy(p(fake_g)), rel=1e-5)
+  assert trainer.discriminator.output_shape == (None, 16)
+  # saturated units (logits +-50) are clipped: p = 1e-4 or 1 - 1e-4, H finite
+  trainer.discriminator.layers[-1].bias.assign(np.tile([50.0, -50.0], 8))
+  trainer.discriminator.layers[-1].kernel.assign(tf.zeros([16, 16]))
+  saturated = trainer.probabilities(real).numpy()
+  np.testing.assert_allclose(saturated, np.tile([1 - 1e-4, 1e-4], (32, 8)), rtol=1e-6)
+  assert float(vgan.energy(trainer.probabilities(real))) == pytest.approx(
+      16 * (-1e-4 * math.log(1e-4) - (1 - 1e-4) * math.log(1 - 1e-4)), rel=1e-3)
+
+
+def test_vgan_discriminator_steps_lower_data_energy_and_raise_sample_energy():
+  """D linear without bias on 8 features: data use the first 4 (as x and -x,
+  so D's batch mean is exactly 1/2 and the entropy term is constant), G's
+  samples the last 4, so D's objective is energy(x) - energy(G(z)) in two
+  separate blocks of D's weights: its steps must lower the first and raise
+  the second. Then G's steps lower energy(G(z)) - entropy(G(z))."""
+  keras.utils.set_random_seed(0)
+  inputs = keras.Input((8,))
+  discriminator = keras.Model(inputs, keras.layers.Dense(16, use_bias=False)(inputs))
+  inputs = keras.Input((4,))
+  layer = keras.layers.Dense(8)
+  generator = keras.Model(inputs, layer(inputs))
+  layer.kernel.assign(np.concatenate([np.zeros((4, 4)), np.eye(4)], 1).astype(np.float32))
+  layer.bias.assign([0, 0, 0, 0, 1, 1, 1, 1])
+  trainer = VGAN(generator, 4, discriminator)
+  trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+  half = np.random.default_rng(0).normal(size=(256, 4)).astype(np.float32)
+  real = tf.constant(np.concatenate([np.concatenate([half, -half]), np.zeros((512, 4))], 1),
+                     tf.float32)
+  state = trainer.seed_generator.state.numpy()
+  fake = trainer.generate(512)  # a fixed sample of the (not yet trained) G
+
+  def terms(x):
+    p = trainer.probabilities(x)
+    return float(vgan.energy(p)), float(vgan.energy(p) - vgan.batch_entropy(p))
+
+  (data_before, _), (samples_before, _) = terms(real), terms(fake)
+  for _ in range(20):
+    trainer.update_helpers([real])
+  (data_after, _), (samples_after, _) = terms(real), terms(fake)
+  assert data_after < data_before - 0.1
+  assert samples_after > samples_before + 0.1
+  assert float(vgan.batch_entropy(trainer.probabilities(real))) == pytest.approx(16 * np.log(2))
+
+  _, generator_before = terms(fake)
+  for _ in range(20):
+    trainer.seed_generator.state.assign(state)  # the same z each time: fake's
+    trainer.descend("generator", lambda: trainer.generator_objective(real))
+  trainer.seed_generator.state.assign(state)
+  assert terms(trainer.generate(512))[1] < generator_before - 0.1
 
 
 # -- BRC -------------------------------------------------------------------------

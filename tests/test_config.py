@@ -59,6 +59,7 @@ def test_unparseable_text_is_refused_in_one_line(name, text, message):
      "--outer-product-lambda must be positive"),
     ({"implicit_solver": "lbfgs"}, "unknown --implicit-solver 'lbfgs'; choose from cg, "
                                    "neumann, outer-product"),
+    ({"method": "vgan", "energy_units": 0}, "--energy-units must be at least 1"),
 ])
 def test_bad_values_are_refused_with_the_flag_named(overrides, message):
   with pytest.raises(ValueError, match=re.escape(message)):
