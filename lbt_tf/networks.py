@@ -77,11 +77,41 @@ def dcgan_discriminator(image_shape, width: int = 64, name: str = "discriminator
                         outputs: int = 1) -> keras.Model:
   """images -> one logit (or `outputs`): strided convolutions with leaky
   ReLU, doubling the channels as the size halves, then a linear unit."""
-  _, steps = upsampling_plan(image_shape[0])
   inputs = keras.Input(tuple(image_shape))
-  h = inputs
+  features = _convolutions(inputs, width)
+  return keras.Model(inputs, keras.layers.Dense(outputs)(features), name=name)
+
+
+def dcgan_encoder(image_shape, output_dim: int, width: int = 64,
+                  name: str = "encoder") -> keras.Model:
+  """images -> [batch, output_dim]: the discriminator's convolutions, then a
+  linear layer (ALI's encoder)."""
+  inputs = keras.Input(tuple(image_shape))
+  features = _convolutions(inputs, width)
+  return keras.Model(inputs, keras.layers.Dense(output_dim)(features), name=name)
+
+
+def dcgan_joint_discriminator(image_shape, code_dim: int, width: int = 64,
+                              name: str = "discriminator") -> keras.Model:
+  """(images, codes [batch, code_dim]) -> one logit per pair (ALI's D(x, z)):
+  the discriminator's convolutions on x, a dense layer on z with as many
+  units as the last convolution has channels (times 2), and one hidden
+  dense layer of that width on both, all with leaky ReLU."""
+  _, steps = upsampling_plan(image_shape[0])
+  units = width * 2 ** steps
+  images, codes = keras.Input(tuple(image_shape)), keras.Input((code_dim,))
+  x = _convolutions(images, width)
+  z = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(codes))
+  h = keras.layers.Concatenate()([x, z])
+  h = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(h))
+  return keras.Model([images, codes], keras.layers.Dense(1)(h), name=name)
+
+
+def _convolutions(images, width: int):
+  """The discriminator's strided convolutions (leaky ReLU), flattened."""
+  _, steps = upsampling_plan(images.shape[1])
+  h = images
   for i in range(steps):
     h = keras.layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same")(h)
     h = keras.layers.LeakyReLU(0.2)(h)
-  logits = keras.layers.Dense(outputs)(keras.layers.Flatten()(h))
-  return keras.Model(inputs, logits, name=name)
+  return keras.layers.Flatten()(h)

@@ -39,10 +39,14 @@ class Parts:
                     outputs: int = 1) -> keras.Model:
     """D for inputs of `samples_per_input` samples (PacGAN packs several:
     along the features of points, along the channels of images), joined by
-    a `code_dim` noise code (VEEGAN's (z, x)), with `outputs` logits (VGAN's
-    energy units)."""
+    a `code_dim` noise code (VEEGAN's and ALI's (z, x): for points one input,
+    [z, x] concatenated; for images two, [x, z]), with `outputs` logits
+    (VGAN's energy units)."""
     c = self.config
     if self.data.is_image:
+      if code_dim:
+        return networks.dcgan_joint_discriminator(self.data.shape, code_dim,
+                                                  c.discriminator_width)
       packed = self.data.shape[:-1] + (self.data.shape[-1] * samples_per_input,)
       return networks.dcgan_discriminator(packed, c.discriminator_width, outputs=outputs)
     return networks.mlp_discriminator(code_dim + self.data_dim * samples_per_input,
@@ -52,6 +56,14 @@ class Parts:
     """An MLP with the generator's widths (VEEGAN's reconstructor)."""
     c = self.config
     return networks.mlp(input_dim, c.generator_units, output_dim, c.activation, name)
+
+  def encoder(self, output_dim: int) -> keras.Model:
+    """samples -> [batch, output_dim], mirroring the generator (ALI's
+    encoder): an MLP with its widths, or for images the discriminator's
+    convolutions at the generator's width."""
+    if self.data.is_image:
+      return networks.dcgan_encoder(self.data.shape, output_dim, self.config.generator_width)
+    return self.mlp(self.data_dim, output_dim, "encoder")
 
   def estimator(self):
     from lbt_tf.estimators import ESTIMATORS  # pylint: disable=g-import-not-at-top

@@ -166,6 +166,10 @@ def test_image_networks_for_every_image_method():
       assert tuple(trainer.discriminator.input.shape) == (None, 8, 8, d_channels)
     if method == "vgan":
       assert tuple(trainer.discriminator.output.shape) == (None, config.energy_units)
+  # ALI: an encoder to (mu, log sigma) and D on (image, code) pairs
+  trainer = train_lib.build_trainer(config_lib.make_config("stacked_digits", {"method": "ali"}))
+  assert tuple(trainer.encoder.output.shape) == (None, 2 * 100)
+  assert [tuple(x.shape) for x in trainer.discriminator.inputs] == [(None, 8, 8, 3), (None, 100)]
 
 
 def test_image_settings_fail_with_one_clear_line():
