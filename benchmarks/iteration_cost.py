@@ -34,6 +34,7 @@ HYPERGRADIENT_ROWS = {
     "unroll (python loop)": {"hypergradient": "unroll", "unroll_loop": "python"},
     "truncated, T = 1": {"hypergradient": "truncated", "truncate_steps": 1},
     "implicit, 10 CG steps": {"hypergradient": "implicit"},
+    "implicit, outer-product": {"hypergradient": "implicit", "implicit_solver": "outer-product"},
 }
 
 

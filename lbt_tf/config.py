@@ -23,7 +23,7 @@ from lbt_tf.methods import METHODS
 PRESETS_DIR = datasets.PRESETS_DIR
 ESTIMATOR_OPTIMIZERS = ("adam", "sgd")
 HYPERGRADIENTS = ("unroll", "truncated", "implicit")  # as in lbt_tf.hypergradient
-SOLVERS = ("cg", "neumann")
+SOLVERS = ("cg", "neumann", "outer-product")  # as in lbt_tf.hypergradient
 LOOPS = ("symbolic", "python")
 IMAGE_NETWORKS = ("dcgan", "lbt-smnist")  # as in lbt_tf.networks
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -106,8 +106,11 @@ class Config:
   unroll_loop: str = setting("symbolic", "symbolic (tf.while_loop, steps recomputed) or python")
   truncate_steps: int = setting(1, "truncated: T, the last T of the K steps differentiated")
   implicit_iterations: int = setting(10, "implicit: conjugate-gradient (or Neumann) iterations")
-  implicit_damping: float = setting(1e-3, "implicit: added to the Hessian's diagonal")
-  implicit_solver: str = setting("cg", "implicit: cg or neumann")
+  implicit_damping: float = setting(1e-3, "implicit, cg/neumann: added to the Hessian's diagonal")
+  implicit_solver: str = setting(
+      "cg", "implicit: cg, neumann or outer-product (H ~ g g^T + lambda I, BRC)")
+  outer_product_lambda: float = setting(
+      1.0, "implicit, outer-product (and brc-gan): lambda of H ~ g g^T + lambda I")
   implicit_step: float = setting(1e-3, "implicit, neumann: alpha (below 2 / largest eigenvalue)")
   adversarial_weight: float = setting(0.1, "lbt-gan: lambda_G")
   teaching_warmup: int = setting(
@@ -120,6 +123,7 @@ class Config:
   # baselines
   pack: int = setting(2, "pacgan: samples per discriminator input")
   gradient_penalty: float = setting(10.0, "wgan-gp: penalty weight lambda")
+  energy_units: int = setting(128, "vgan: d, the discriminator's sigmoid outputs")
   # evaluation and speed
   eval_every: int = setting(500, "iterations between evaluations (at most --steps)")
   checkpoint_every: int = setting(500, "iterations between checkpoints (at most --steps)")
@@ -175,7 +179,8 @@ class Config:
                     "eval_every", "checkpoint_every", "pack", "generator_width",
                     "discriminator_width", "eval_samples", "final_eval_samples",
                     "steps_per_execution", "importance_samples", "flow_couplings",
-                    "mixture_components", "truncate_steps", "implicit_iterations")
+                    "mixture_components", "truncate_steps", "implicit_iterations",
+                    "energy_units")
     for name in at_least_one:
       if getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be at least 1, got {getattr(self, name)}")
@@ -190,7 +195,7 @@ class Config:
       if getattr(self, name) < 0:
         raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
     positive = ("std", "radius", "spacing", "decoder_variance", "generator_lr",
-                "discriminator_lr", "estimator_lr", "implicit_step")
+                "discriminator_lr", "estimator_lr", "implicit_step", "outer_product_lambda")
     for name in positive:
       if not getattr(self, name) > 0:
         raise ValueError(f"--{flag(name)} must be positive, got {getattr(self, name)}")
@@ -251,8 +256,9 @@ GROUPS = (
                               "stop_second_moment", "adversarial_weight",
                               "teaching_warmup", "scale_teaching")),
     ("hypergradient", ("hypergradient", "unroll_loop", "truncate_steps", "implicit_iterations",
-                       "implicit_damping", "implicit_solver", "implicit_step")),
-    ("baselines", ("pack", "gradient_penalty")),
+                       "implicit_damping", "implicit_solver", "implicit_step",
+                       "outer_product_lambda")),
+    ("baselines", ("pack", "gradient_penalty", "energy_units")),
     ("evaluation and speed", ("eval_every", "checkpoint_every", "eval_samples",
                               "final_eval_samples", "fid_samples",
                               "steps_per_execution", "jit_compile")),

@@ -20,6 +20,15 @@ differentiate it (`--hypergradient`):
              near one); it costs 1 gradient of outer, `iterations` Hessian-
              vector products (2 gradients each) and 1 mixed second
              derivative, whatever K.
+             `--implicit-solver outer-product` replaces H + damping I by
+             g g^T + lambda I, g the inner loss's gradient at the live
+             parameters and lambda = `damping` (`--outer-product-lambda`)
+             (BRC, Liu et al. 2022, arXiv 2205.10146: "an implicit gradient
+             scheme with outer-product Hessian approximation"; the paper
+             beyond its abstract was not available here, so no equation is
+             cited), whose inverse has a closed form (Sherman-Morrison): no
+             Hessian-vector product, 1 more gradient instead. At an exact
+             inner optimum g = 0, and the solve is v = grad outer / lambda.
 
 The unroll runs as a symbolic loop (`tf.while_loop`, `--unroll-loop
 symbolic`), so tracing does not grow with K, and its gradient is
@@ -45,7 +54,7 @@ import tensorflow as tf
 from lbt_tf import replicas, unroll
 
 METHODS = ("unroll", "truncated", "implicit")
-SOLVERS = ("cg", "neumann")
+SOLVERS = ("cg", "neumann", "outer-product")
 LOOPS = ("symbolic", "python")
 Tensors = List[tf.Tensor]
 
@@ -57,7 +66,8 @@ class Hypergradient:
   steps: K, unrolled steps (unroll, truncated); backprop_steps: T (truncated);
   iterations, damping, solver, step_size: the implicit solve (step_size is
   the Neumann series' alpha, which must be below 2 / the Hessian's largest
-  eigenvalue).
+  eigenvalue; the outer-product solver takes no iterations and needs
+  damping > 0, its lambda).
   """
 
   method: str = "unroll"
@@ -76,6 +86,9 @@ class Hypergradient:
       raise ValueError(f"unknown unroll loop {self.loop!r}; choose from {', '.join(LOOPS)}")
     if self.solver not in SOLVERS:
       raise ValueError(f"unknown implicit solver {self.solver!r}; choose from {', '.join(SOLVERS)}")
+    if self.solver == "outer-product" and not self.damping > 0:
+      raise ValueError("the outer-product solver needs damping > 0 (the lambda of "
+                       f"H ~ g g^T + lambda I), got {self.damping}")
 
   @property
   def differentiated_steps(self) -> int:
@@ -217,8 +230,12 @@ def implicit_objective(outer, fit_loss, inputs, theta, iterations, damping, solv
     hu = tape.gradient(dot, theta, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return [h + damping * x for h, x in zip(hu, u)]
 
-  solve = conjugate_gradient if solver == "cg" else neumann_series
-  v = [tf.stop_gradient(x) for x in solve(hessian_vector_product, g, iterations, step_size)]
+  if solver == "outer-product":
+    v = outer_product_solve(inner_gradient(theta, fixed), g, damping)
+  else:
+    solve = conjugate_gradient if solver == "cg" else neumann_series
+    v = solve(hessian_vector_product, g, iterations, step_size)
+  v = [tf.stop_gradient(x) for x in v]
   # Differentiable in phi through the samples in `inputs`: the mixed term.
   surrogate = -_dot(v, inner_gradient(theta, inputs))
   return value + surrogate - tf.stop_gradient(surrogate)
@@ -250,6 +267,18 @@ def neumann_series(matvec, b, iterations, step_size):
     term = [t - step_size * at for t, at in zip(term, matvec(term))]
     total = [s + t for s, t in zip(total, term)]
   return [step_size * s for s in total]
+
+
+def outer_product_solve(u, b, damping):
+  """x = (u u^T + damping I)^-1 b in closed form (Sherman-Morrison):
+  x = (b - u (u . b) / (damping + u . u)) / damping.
+
+  u, b: lists of tensors (one per parameter); damping > 0. BRC's
+  outer-product approximation of the inner Hessian with u = the inner
+  loss's gradient: at an exact inner optimum u = 0 and x = b / damping.
+  """
+  scale = _dot(u, b) / (damping + _dot(u, u))
+  return [(bi - scale * ui) / damping for ui, bi in zip(u, b)]
 
 
 def _dot(a, b):

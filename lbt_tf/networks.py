@@ -34,9 +34,10 @@ def mlp_generator(noise_dim: int, data_dim: int, hidden_units: Sequence[int],
 
 
 def mlp_discriminator(data_dim: int, hidden_units: Sequence[int],
-                      activation: str = "tanh", dtype=None) -> keras.Model:
-  """D(x): samples -> one logit each (probability of 'real' is its sigmoid)."""
-  return mlp(data_dim, hidden_units, 1, activation, "discriminator", dtype)
+                      activation: str = "tanh", dtype=None, outputs: int = 1) -> keras.Model:
+  """D(x): samples -> one logit each (probability of 'real' is its sigmoid),
+  or `outputs` logits (VGAN's energy units)."""
+  return mlp(data_dim, hidden_units, outputs, activation, "discriminator", dtype)
 
 
 # -- images (DCGAN-style) ------------------------------------------------------
@@ -82,18 +83,48 @@ def _upsampled(h, widths, kernel: int, channels: int, last_strided: bool):
                                       padding="same", activation="sigmoid")(h)
 
 
-def dcgan_discriminator(image_shape, width: int = 64,
-                        name: str = "discriminator") -> keras.Model:
-  """images -> one logit: strided convolutions with leaky ReLU, doubling the
-  channels as the size halves, then a linear unit."""
-  _, steps = upsampling_plan(image_shape[0])
+def dcgan_discriminator(image_shape, width: int = 64, name: str = "discriminator",
+                        outputs: int = 1) -> keras.Model:
+  """images -> one logit (or `outputs`): strided convolutions with leaky
+  ReLU, doubling the channels as the size halves, then a linear unit."""
   inputs = keras.Input(tuple(image_shape))
-  h = inputs
+  features = _convolutions(inputs, width)
+  return keras.Model(inputs, keras.layers.Dense(outputs)(features), name=name)
+
+
+def dcgan_encoder(image_shape, output_dim: int, width: int = 64,
+                  name: str = "encoder") -> keras.Model:
+  """images -> [batch, output_dim]: the discriminator's convolutions, then a
+  linear layer (ALI's encoder)."""
+  inputs = keras.Input(tuple(image_shape))
+  features = _convolutions(inputs, width)
+  return keras.Model(inputs, keras.layers.Dense(output_dim)(features), name=name)
+
+
+def dcgan_joint_discriminator(image_shape, code_dim: int, width: int = 64,
+                              name: str = "discriminator") -> keras.Model:
+  """(images, codes [batch, code_dim]) -> one logit per pair (ALI's D(x, z)):
+  the discriminator's convolutions on x, a dense layer on z with as many
+  units as the last convolution has channels (times 2), and one hidden
+  dense layer of that width on both, all with leaky ReLU."""
+  _, steps = upsampling_plan(image_shape[0])
+  units = width * 2 ** steps
+  images, codes = keras.Input(tuple(image_shape)), keras.Input((code_dim,))
+  x = _convolutions(images, width)
+  z = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(codes))
+  h = keras.layers.Concatenate()([x, z])
+  h = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(h))
+  return keras.Model([images, codes], keras.layers.Dense(1)(h), name=name)
+
+
+def _convolutions(images, width: int):
+  """The discriminator's strided convolutions (leaky ReLU), flattened."""
+  _, steps = upsampling_plan(images.shape[1])
+  h = images
   for i in range(steps):
     h = keras.layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same")(h)
     h = keras.layers.LeakyReLU(0.2)(h)
-  outputs = keras.layers.Dense(1)(keras.layers.Flatten()(h))
-  return keras.Model(inputs, outputs, name=name)
+  return keras.layers.Flatten()(h)
 
 
 # -- images: the LBT authors' Stacked MNIST networks ----------------------------
@@ -120,11 +151,11 @@ def smnist_generator(noise_dim: int, image_shape, width: int = 16,
   return keras.Model(inputs, _upsampled(h, widths, 5, channels, steps > 0), name=name)
 
 
-def smnist_discriminator(image_shape, width: int = 16,
-                         name: str = "discriminator") -> keras.Model:
+def smnist_discriminator(image_shape, width: int = 16, name: str = "discriminator",
+                         outputs: int = 1) -> keras.Model:
   """The LBT authors' Stacked MNIST discriminator (default flags: no batch
   norm): convolutions (4x4, stride 2) of w, 2w, ... channels with leaky ReLU
-  (0.2), dense 1024 with leaky ReLU, one logit. At 28x28 with w = 16
+  (0.2), dense 1024 with leaky ReLU, one logit (or `outputs`). At 28x28 with w = 16
   (theirs): 14x14x16 -> 7x7x32 -> 1024 -> 1. Their `-d_ratio` scales w
   only, as `--discriminator-width` does here."""
   _, steps = upsampling_plan(image_shape[0])
@@ -135,8 +166,7 @@ def smnist_discriminator(image_shape, width: int = 16,
     h = keras.layers.LeakyReLU(0.2)(h)
   h = keras.layers.Dense(SMNIST_DENSE, use_bias=False)(keras.layers.Flatten()(h))
   h = keras.layers.LeakyReLU(0.2)(h)
-  outputs = keras.layers.Dense(1)(h)
-  return keras.Model(inputs, outputs, name=name)
+  return keras.Model(inputs, keras.layers.Dense(outputs)(h), name=name)
 
 
 IMAGE_NETWORKS = {"dcgan": (dcgan_generator, dcgan_discriminator),

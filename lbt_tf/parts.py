@@ -36,22 +36,36 @@ class Parts:
     return networks.mlp_generator(c.noise_dim, self.data_dim, c.generator_units,
                                   c.activation)
 
-  def discriminator(self, samples_per_input: int = 1, code_dim: int = 0) -> keras.Model:
+  def discriminator(self, samples_per_input: int = 1, code_dim: int = 0,
+                    outputs: int = 1) -> keras.Model:
     """D for inputs of `samples_per_input` samples (PacGAN packs several:
     along the features of points, along the channels of images), joined by
-    a `code_dim` noise code (VEEGAN's (z, x))."""
+    a `code_dim` noise code (VEEGAN's and ALI's (z, x): for points one input,
+    [z, x] concatenated; for images two, [x, z]), with `outputs` logits
+    (VGAN's energy units)."""
     c = self.config
     if self.data.is_image:
+      if code_dim:
+        return networks.dcgan_joint_discriminator(self.data.shape, code_dim,
+                                                  c.discriminator_width)
       packed = self.data.shape[:-1] + (self.data.shape[-1] * samples_per_input,)
       _, build = networks.IMAGE_NETWORKS[c.image_networks]
-      return build(packed, c.discriminator_width)
+      return build(packed, c.discriminator_width, outputs=outputs)
     return networks.mlp_discriminator(code_dim + self.data_dim * samples_per_input,
-                                      c.discriminator_units, c.activation)
+                                      c.discriminator_units, c.activation, outputs=outputs)
 
   def mlp(self, input_dim: int, output_dim: int, name: str) -> keras.Model:
     """An MLP with the generator's widths (VEEGAN's reconstructor)."""
     c = self.config
     return networks.mlp(input_dim, c.generator_units, output_dim, c.activation, name)
+
+  def encoder(self, output_dim: int) -> keras.Model:
+    """samples -> [batch, output_dim], mirroring the generator (ALI's
+    encoder): an MLP with its widths, or for images the discriminator's
+    convolutions at the generator's width."""
+    if self.data.is_image:
+      return networks.dcgan_encoder(self.data.shape, output_dim, self.config.generator_width)
+    return self.mlp(self.data_dim, output_dim, "encoder")
 
   def estimator(self):
     from lbt_tf.estimators import ESTIMATORS  # pylint: disable=g-import-not-at-top
@@ -79,9 +93,9 @@ class Parts:
   def hypergradient(self):
     from lbt_tf.hypergradient import Hypergradient  # pylint: disable=g-import-not-at-top
     c = self.config
+    damping = c.outer_product_lambda if c.implicit_solver == "outer-product" else c.implicit_damping
     return Hypergradient(c.hypergradient, c.unroll_steps, c.unroll_loop, c.truncate_steps,
-                         c.implicit_iterations, c.implicit_damping, c.implicit_solver,
-                         c.implicit_step)
+                         c.implicit_iterations, damping, c.implicit_solver, c.implicit_step)
 
   def compile_options(self) -> dict:
     return dict(steps_per_execution=self.config.execution_steps,

@@ -55,6 +55,11 @@ def test_unparseable_text_is_refused_in_one_line(name, text, message):
     ({"flow_bins": 1}, "--flow-bins must be at least 2"),
     ({"steps": 1000, "eval_every": 300}, "must be a multiple of --eval-every"),
     ({"scale_teaching": True, "anneal_steps": 0}, "--scale-teaching true needs an annealed"),
+    ({"implicit_solver": "outer-product", "outer_product_lambda": 0.0},
+     "--outer-product-lambda must be positive"),
+    ({"implicit_solver": "lbfgs"}, "unknown --implicit-solver 'lbfgs'; choose from cg, "
+                                   "neumann, outer-product"),
+    ({"method": "vgan", "energy_units": 0}, "--energy-units must be at least 1"),
 ])
 def test_bad_values_are_refused_with_the_flag_named(overrides, message):
   with pytest.raises(ValueError, match=re.escape(message)):

@@ -202,13 +202,15 @@ def test_the_neumann_series_and_cg_agree_on_a_well_conditioned_system():
 
 
 def test_every_hypergradient_trains_lbt(tmp_path):
-  """--hypergradient for LBT-GAN and Unrolled GAN, end to end in one process."""
+  """--hypergradient (the implicit one with both solver families) for LBT-GAN
+  and Unrolled GAN, end to end in one process."""
   from lbt_tf import config as config_lib, train_lib  # pylint: disable=g-import-not-at-top
   from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
   for method in ("lbt-gan", "unrolled-gan"):
-    for chosen in ("unroll", "truncated", "implicit"):
+    for chosen, solver in (("unroll", "cg"), ("truncated", "cg"), ("implicit", "cg"),
+                           ("implicit", "outer-product")):
       config = config_lib.make_config("ring", {
-          "method": method, "hypergradient": chosen, "unroll_steps": 3,
+          "method": method, "hypergradient": chosen, "implicit_solver": solver, "unroll_steps": 3,
           "truncate_steps": 2, "implicit_iterations": 3, "noise_dim": 8,
           "batch_size": 64, "generator_units": (16,), "discriminator_units": (16,),
           "estimator_units": (16,), "latent_dim": 4, "steps": 4,
@@ -217,5 +219,133 @@ def test_every_hypergradient_trains_lbt(tmp_path):
       before = trainer.generator.trainable_variables[0].numpy().copy()
       history = trainer.fit(mixtures.training_batches(mixtures.of_config(config), 64, 0),
                             steps_per_epoch=4, epochs=1, verbose=0)
+      assert trainer.hypergradient.solver == solver
       assert np.all(np.isfinite(history.history["g_loss"])), (method, chosen)
       assert not np.array_equal(before, trainer.generator.trainable_variables[0].numpy())
+
+
+# -- the outer-product solver (BRC) ------------------------------------------------
+
+def test_the_outer_product_solve_is_the_inverse_of_g_g_transpose_plus_lambda():
+  """Sherman-Morrison against a dense solve, over two parameter tensors."""
+  rng = np.random.default_rng(3)
+  u = [tf.constant(rng.normal(size=(2, 3))), tf.constant(rng.normal(size=(4,)))]
+  b = [tf.constant(rng.normal(size=(2, 3))), tf.constant(rng.normal(size=(4,)))]
+  flat_u = np.concatenate([t.numpy().ravel() for t in u])
+  flat_b = np.concatenate([t.numpy().ravel() for t in b])
+  for damping in (0.01, 2.0):
+    x = hypergradient.outer_product_solve(u, b, damping)
+    exact = np.linalg.solve(np.outer(flat_u, flat_u) + damping * np.eye(10), flat_b)
+    np.testing.assert_allclose(np.concatenate([t.numpy().ravel() for t in x]), exact,
+                               rtol=1e-10)
+  with pytest.raises(ValueError, match="damping > 0"):
+    Hypergradient("implicit", solver="outer-product", damping=0.0)
+
+
+def quadratic_problem(matrix_a, matrix_b):
+  """Inner L(theta, phi) = 1/2 theta' A theta - theta' B phi, so theta*(phi) =
+  A^-1 B phi; outer F(theta) = sum(sin(theta)) + 1/2 |theta|^2."""
+  def fit_loss(theta, step_inputs):
+    (target,) = step_inputs  # [1, n]: B phi
+    return (0.5 * tf.reduce_sum(theta[0] * tf.linalg.matvec(matrix_a, theta[0]))
+            - tf.reduce_sum(theta[0] * target[0]))
+
+  def outer(theta):
+    return tf.reduce_sum(tf.sin(theta[0])) + 0.5 * tf.reduce_sum(theta[0] ** 2)
+
+  def outer_gradient(theta):
+    return np.cos(theta) + theta
+
+  return fit_loss, outer, outer_gradient
+
+
+def engine_gradient(engine, outer, fit_loss, matrix_b, phi, theta):
+  with tf.GradientTape() as tape:
+    target = tf.linalg.matvec(matrix_b, phi)[None, None]
+    value = engine.objective(outer, fit_loss, [target], [keras.Variable(theta)], None)
+  return tape.gradient(value, phi).numpy()
+
+
+def test_outer_product_hypergradient_on_a_quadratic_differs_from_the_exact_one_as_predicted():
+  """dF/dphi = B' H^-1 grad F: exact with H = A, BRC's with H ~ g g' + lambda I,
+  g = A theta - B phi the inner gradient at the live theta. At theta* (g = 0)
+  BRC's is B' grad F / lambda, off by B' (I / lambda - A^-1) grad F; away
+  from it, B' (g g' + lambda I)^-1 grad F."""
+  n, damping = 4, 0.5
+  rng = np.random.default_rng(4)
+  q = np.linalg.qr(rng.normal(size=(n, n)))[0]
+  matrix_a = tf.constant(q @ np.diag([0.3, 1.0, 2.0, 5.0]) @ q.T)
+  matrix_b = tf.constant(rng.normal(size=(n, 3)))
+  phi = tf.Variable(rng.normal(size=(3,)))
+  fit_loss, outer, outer_gradient = quadratic_problem(matrix_a, matrix_b)
+  a, b = matrix_a.numpy(), matrix_b.numpy()
+  theta_star = np.linalg.solve(a, b @ phi.numpy())
+  brc = Hypergradient("implicit", steps=1, damping=damping, solver="outer-product")
+
+  exact = b.T @ np.linalg.solve(a, outer_gradient(theta_star))
+  at_optimum = engine_gradient(brc, outer, fit_loss, matrix_b, phi, theta_star)
+  predicted_error = b.T @ (outer_gradient(theta_star) / damping
+                           - np.linalg.solve(a, outer_gradient(theta_star)))
+  np.testing.assert_allclose(at_optimum - exact, predicted_error, rtol=1e-9, atol=1e-12)
+  assert np.linalg.norm(predicted_error) > 0.5 * np.linalg.norm(exact)  # really differs
+  cg = Hypergradient("implicit", steps=1, iterations=n, damping=0.0)
+  np.testing.assert_allclose(engine_gradient(cg, outer, fit_loss, matrix_b, phi, theta_star),
+                             exact, rtol=1e-8)  # the engine's exact solve, for reference
+
+  theta = theta_star + rng.normal(size=n)  # not converged: g != 0
+  g = a @ theta - b @ phi.numpy()
+  rank_one = b.T @ np.linalg.solve(np.outer(g, g) + damping * np.eye(n), outer_gradient(theta))
+  np.testing.assert_allclose(engine_gradient(brc, outer, fit_loss, matrix_b, phi, theta),
+                             rank_one, rtol=1e-9, atol=1e-12)
+  assert np.linalg.norm(rank_one - b.T @ outer_gradient(theta) / damping) > 1e-2
+
+
+def test_outer_product_hypergradient_matches_finite_differences_where_it_is_exact():
+  """At a converged inner optimum g = 0, so BRC's Hessian is lambda I: exact
+  for an inner loss whose Hessian there is lambda I, here
+  L = lambda/2 |theta - m(phi)|^2 + sum (theta - m(phi))^4 with m a nonlinear
+  function of generator samples (theta* = m(phi)). Central differences of
+  F(theta*(phi)) then match; with damping 2 lambda the indirect part halves."""
+  lam = 0.7
+  rng = np.random.default_rng(5)
+  z = tf.constant(rng.normal(size=(64, 2)))
+  phi = tf.Variable([[0.8, -0.3], [0.2, 1.1]], dtype=tf.float64)
+  real = tf.constant(rng.normal(size=(3, 2)))
+
+  def m(samples):  # a nonlinear summary of the samples, 3 numbers
+    return tf.stack([tf.reduce_mean(tf.tanh(samples[:, 0])), tf.reduce_mean(samples[:, 1] ** 2),
+                     tf.reduce_mean(tf.sin(samples[:, 0] * samples[:, 1]))])
+
+  def fit_loss(theta, step_inputs):
+    residual = theta[0] - m(step_inputs[0])
+    return 0.5 * lam * tf.reduce_sum(residual ** 2) + tf.reduce_sum(residual ** 4)
+
+  def f_G(theta, samples=None):  # depends on phi directly too, like a GAN's loss
+    direct = 0.0 if samples is None else tf.reduce_mean(samples ** 2)
+    return tf.reduce_sum(tf.exp(theta[0]) * tf.reduce_sum(real, 1)) + direct
+
+  def hypergradient_at(damping):
+    with tf.GradientTape() as tape:
+      samples = z @ phi
+      engine = Hypergradient("implicit", steps=1, damping=damping, solver="outer-product")
+      value = engine.objective(lambda t: f_G(t, samples), fit_loss, [samples[None]],
+                               [keras.Variable(m(z @ phi))], None)
+    return tape.gradient(value, phi).numpy()
+
+  h = 1e-6
+  numeric = np.zeros((2, 2))
+  for index in np.ndindex(2, 2):
+    shifted = []
+    for sign in (1, -1):
+      moved = phi.numpy().copy()
+      moved[index] += sign * h
+      samples = z @ tf.constant(moved)
+      shifted.append(float(f_G([m(samples)], samples)))  # theta*(phi) = m(phi), exactly
+    numeric[index] = (shifted[0] - shifted[1]) / (2 * h)
+  exact = hypergradient_at(lam)
+  np.testing.assert_allclose(exact, numeric, rtol=1e-6, atol=1e-9)
+  with tf.GradientTape() as tape:
+    direct = tf.reduce_mean((z @ phi) ** 2)
+  direct = tape.gradient(direct, phi).numpy()
+  np.testing.assert_allclose(hypergradient_at(2 * lam) - direct, (exact - direct) / 2, rtol=1e-9)
+  assert np.abs(exact - direct).max() > 1e-2  # the best response's part is not small

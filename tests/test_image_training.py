@@ -157,14 +157,20 @@ def test_image_batches_depend_only_on_seed_and_step():
 
 
 def test_image_networks_for_every_image_method():
-  for method, d_channels in (("gan", 3), ("pacgan", 6), ("unrolled-gan", 3),
-                             ("lbt", None), ("lbt-gan", 3)):
+  for method, d_channels in (("gan", 3), ("pacgan", 6), ("unrolled-gan", 3), ("brc-gan", 3),
+                             ("vgan", 3), ("lbt", None), ("lbt-gan", 3)):
     config = config_lib.make_config("stacked_digits", {
         "method": method, "pack": 2, "estimator_units": (16,)})
     trainer = train_lib.build_trainer(config)
     assert tuple(trainer.generator.output.shape) == (None, 8, 8, 3)
     if d_channels:
       assert tuple(trainer.discriminator.input.shape) == (None, 8, 8, d_channels)
+    if method == "vgan":
+      assert tuple(trainer.discriminator.output.shape) == (None, config.energy_units)
+  # ALI: an encoder to (mu, log sigma) and D on (image, code) pairs
+  trainer = train_lib.build_trainer(config_lib.make_config("stacked_digits", {"method": "ali"}))
+  assert tuple(trainer.encoder.output.shape) == (None, 2 * 100)
+  assert [tuple(x.shape) for x in trainer.discriminator.inputs] == [(None, 8, 8, 3), (None, 100)]
 
 
 def test_image_settings_fail_with_one_clear_line():

@@ -64,11 +64,12 @@ def test_every_method_checkpoints_its_whole_state(method, tmp_path):
   assert checkpointing.step_of(fresh) == 2
 
 
-def test_a_method_that_forgets_a_network_is_caught():
+@pytest.mark.parametrize("method, extra", [("veegan", "reconstructor"), ("ali", "encoder")])
+def test_a_method_that_forgets_a_network_is_caught(method, extra):
   """What the test above guards against: a network missing from networks()."""
-  _, trainer = small_trainer("veegan")
+  _, trainer = small_trainer(method)
   listed = set(trainer.networks())
-  assert "reconstructor" in listed  # VEEGAN names it ...
+  assert extra in listed  # the method names it ...
   assert set(everything_the_trainer_holds(trainer)) - {
       f"{n}_optimizer" for n in listed} == listed  # ... and every network is named
 
@@ -76,6 +77,8 @@ def test_a_method_that_forgets_a_network_is_caught():
 @pytest.mark.parametrize("method, overrides, message", [
     ("pacgan", {"pack": 3}, "multiple of --pack"),
     ("veegan", {"discriminator_steps": 2}, "one discriminator update per iteration"),
+    ("ali", {"discriminator_steps": 2}, "one discriminator update per iteration"),
+    ("brc-gan", {"hypergradient": "truncated"}, "always takes the implicit hypergradient"),
 ])
 def test_methods_refuse_what_they_cannot_do(method, overrides, message):
   config = config_lib.make_config("ring", dict(SMALL, method=method, **overrides))

@@ -121,10 +121,15 @@ class UnrolledGAN(GAN):
   @classmethod
   def from_config(cls, config, parts):
     trainer = cls(parts.generator(), config.noise_dim, cls.new_discriminator(config, parts),
-                  hypergradient=parts.hypergradient(), **cls.settings(config))
+                  hypergradient=cls.new_hypergradient(config, parts), **cls.settings(config))
     trainer.compile(parts.generator_optimizer(), parts.discriminator_optimizer(),
                     **parts.compile_options())
     return trainer
+
+  @classmethod
+  def new_hypergradient(cls, config, parts) -> Hypergradient:
+    del config
+    return parts.hypergradient()
 
   @classmethod
   def settings(cls, config) -> dict:
