@@ -14,8 +14,10 @@ estimator). With a bandwidth schedule (`lbt_tf.smoothing`) a trained
 estimator fits and scores samples and data smoothed by Gaussian noise of
 the current bandwidth (a KDE's kernel is that bandwidth already).
 
-An estimator fitted in closed form (the KDE) has no steps 1-2: theta*(phi)
-is a formula of the generator's samples, and f_G(theta*(phi)) is exact.
+A closed-form estimator (the KDE) has no steps 1-2: its parameters are
+the generator's samples themselves (not an optimum of f_E), so the
+generator maximises the real data's Parzen-window likelihood under its own
+samples smoothed by the kernel, with no unroll (`lbt_tf/estimators/kde.py`).
 """
 
 import keras
