@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from lbt_tf import hypergradient, unroll
 from lbt_tf.hypergradient import Hypergradient
+from lbt_tf.trainers.base import zeros_where_unconnected
 
 RNG = np.random.default_rng(0)
 
@@ -202,15 +203,21 @@ def test_the_neumann_series_and_cg_agree_on_a_well_conditioned_system():
 
 
 def test_every_hypergradient_trains_lbt(tmp_path):
-  """--hypergradient for LBT-GAN and Unrolled GAN, end to end in one process."""
+  """--hypergradient for LBT-GAN and Unrolled GAN, end to end in one process.
+
+  LBT-GAN teaches the VAE (a trained estimator: M real steps, then the K
+  unrolled ones), not the ring preset's KDE, and its teaching term alone
+  must move the generator: its discriminator term would move it anyway."""
   from lbt_tf import config as config_lib, train_lib  # pylint: disable=g-import-not-at-top
   from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+  from lbt_tf.estimators.vae import VAE  # pylint: disable=g-import-not-at-top
   for method in ("lbt-gan", "unrolled-gan"):
     for chosen in ("unroll", "truncated", "implicit"):
       config = config_lib.make_config("ring", {
           "method": method, "hypergradient": chosen, "unroll_steps": 3,
           "truncate_steps": 2, "implicit_iterations": 3, "noise_dim": 8,
           "batch_size": 64, "generator_units": (16,), "discriminator_units": (16,),
+          "estimator": "vae", "estimator_steps": 2,
           "estimator_units": (16,), "latent_dim": 4, "steps": 4,
           "steps_per_execution": 2})
       trainer = train_lib.build_trainer(config)
@@ -219,3 +226,19 @@ def test_every_hypergradient_trains_lbt(tmp_path):
                             steps_per_epoch=4, epochs=1, verbose=0)
       assert np.all(np.isfinite(history.history["g_loss"])), (method, chosen)
       assert not np.array_equal(before, trainer.generator.trainable_variables[0].numpy())
+      if method == "lbt-gan":
+        assert isinstance(trainer.estimator, VAE)
+        assert int(trainer.estimator_optimizer.iterations) == 4 * 2  # M per iteration
+        assert teaching_gradient_norm(trainer, 64) > 1e-6, chosen
+
+
+def teaching_gradient_norm(trainer, batch_size):
+  """|d f_G(theta(phi)) / d phi|: the gradient the teaching term alone sends
+  the generator, through the trainer's hypergradient (0 if none reaches it)."""
+  real = tf.constant(RNG.normal(size=(batch_size, 2)), tf.float32)
+  variables = trainer.generator.trainable_variables
+  with tf.GradientTape() as tape:
+    f_G = trainer.teaching_objective(
+        real, trainer.generate_batches(batch_size, trainer.unroll_steps))
+  grads = zeros_where_unconnected(tape.gradient(f_G, variables), variables)
+  return float(tf.linalg.global_norm(grads))
