@@ -59,7 +59,7 @@ def density_grid(rows: dict, path):
 
 
 CURVES = (("modes_covered", "# modes covered", "linear"),
-          ("intra_mode_kl", "averaged intra-mode KL", "log"),
+          ("intra_mode_kl", "intra-mode KL, all modes (capped)", "log"),
           ("high_quality_percent", "% high-quality samples", "linear"))
 IMAGE_CURVES = (("modes_covered", "# modes with >= 1 sample", "linear"),
                 ("kl_to_uniform", "KL(mode histogram || uniform)", "log"),
