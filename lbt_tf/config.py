@@ -97,7 +97,10 @@ class Config:
   estimator_steps: int = setting(2, "M: real estimator steps per iteration")
   unroll_steps: int = setting(5, "K: unrolled steps (unrolled-gan: of D)")
   unroll_lr: float = setting(0.0, "learning rate of the K unrolled steps (0: estimator_lr)")
-  stop_second_moment: bool = setting(True, "unrolled Adam: second moment as a constant")
+  stop_second_moment: bool = setting(
+      True, "unrolled Adam: true (the authors' choice) holds each step's second moment "
+            "constant, an approximation of the K-step gradient; false differentiates it "
+            "too: the exact gradient of what the K Adam steps do")
   hypergradient: str = setting("unroll", "unroll, truncated or implicit (lbt_tf/hypergradient.py)")
   unroll_loop: str = setting("symbolic", "symbolic (tf.while_loop, steps recomputed) or python")
   truncate_steps: int = setting(1, "truncated: T, the last T of the K steps differentiated")

@@ -40,7 +40,8 @@ class LBT(GenerativeTrainer):
     unroll_lr: the learning rate of the K unrolled updates (None: the
       estimator optimizer's).
     stop_second_moment: when unrolling Adam, treat the second moment as a
-      constant (as the authors do).
+      constant (as the authors do): an approximation of the K-step gradient;
+      False gives the exact gradient of the K steps.
     discriminator, adversarial_weight: LBT-GAN's extra term (lambda_G).
     teaching_warmup: iterations before the teaching term counts (the
       authors' image runs start it at 3,000); the estimator trains throughout.
