@@ -23,6 +23,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from lbt_tf import config as config_lib, metrics_csv
+from lbt_tf.metrics import image_metrics  # NumPy only
 from lbt_tf.metrics.mixture_metrics import KL_CAP  # NumPy only
 
 PRESETS_DIR = config_lib.PRESETS_DIR / "comparisons"
@@ -272,7 +273,9 @@ def markdown_table(comparison: Comparison, results) -> str:
     config = comparison.run_config(dataset, comparison.methods[0], comparison.seeds[0])
     if config.data.is_image:
       any_run = next((runs[0] for runs in runs_of.values() if runs), {})
-      columns = [c for c in IMAGE_METRICS if c[0] in any_run]
+      n = any_run.get("fid_samples", config.fid_samples)
+      columns = [(key, image_metrics.column_label(label, n) if key in ("fid", "kid") else label,
+                  fmt) for key, label, fmt in IMAGE_METRICS if key in any_run]
       about = (f"{any_run.get('num_modes', '?')} modes, counted by a digit "
                f"classifier on {any_run.get('num_samples', '?'):,} samples")
     else:
@@ -298,6 +301,10 @@ def markdown_table(comparison: Comparison, results) -> str:
         mean, std = mean_std(values)
         cells.append(f"{fmt.format(mean)} ± {fmt.format(std)}")
       lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + " |")
+    if any(key == "fid" for key, _, _ in columns):
+      lines += ["", "FID and KID are this library's own (Keras InceptionV3, the n "
+                    "generated against n training images), not comparable with "
+                    f"published FIDs ({image_metrics.PUBLISHED_PROTOCOL})."]
     if not config.data.is_image:
       lines += ["", f"Intra-mode KL: KL(true mode ‖ Gaussian fitted to the samples nearest "
                     f"it), averaged over all modes with a mode of fewer than 3 samples "

@@ -122,7 +122,10 @@ class Config:
   checkpoint_every: int = setting(500, "iterations between checkpoints (at most --steps)")
   eval_samples: int = setting(50_000, "samples per periodic evaluation")
   final_eval_samples: int = setting(500_000, "samples of the final evaluation")
-  fid_samples: int = setting(0, "images: FID/KID on this many samples (0: off)")
+  fid_samples: int = setting(
+      0, "images: FID/KID on this many samples against as many training images (0: off); "
+         "this library's own (Keras InceptionV3), not comparable with published FIDs "
+         "(the 2015-12-05 Inception graph, 50,000 samples)")
   steps_per_execution: int = setting(10, "iterations per compiled call (at most the periods')")
   jit_compile: bool = setting(False, "XLA (slower on CPU)")
   # where things are

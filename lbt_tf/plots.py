@@ -63,7 +63,7 @@ CURVES = (("modes_covered", "# modes covered", "linear"),
           ("high_quality_percent", "% high-quality samples", "linear"))
 IMAGE_CURVES = (("modes_covered", "# modes with >= 1 sample", "linear"),
                 ("kl_to_uniform", "KL(mode histogram || uniform)", "log"),
-                ("fid", "FID", "linear"))
+                ("fid", "FID (Keras InceptionV3: this library's own)", "linear"))
 
 
 def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",

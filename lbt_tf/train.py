@@ -15,7 +15,7 @@ import sys
 from lbt_tf import cli
 from lbt_tf import config as config_lib
 from lbt_tf.data import datasets
-from lbt_tf.metrics import mixture_metrics  # NumPy only
+from lbt_tf.metrics import image_metrics, mixture_metrics  # NumPy only
 from lbt_tf.methods import METHODS
 
 
@@ -123,7 +123,11 @@ def format_metrics(metrics: dict) -> str:
              ("KL(modes || uniform)", f"{metrics['kl_to_uniform']:.4f}"),
              ("classifier accuracy", f"{metrics['classifier_accuracy']:.4f} (held out)")]
   if "fid" in metrics:
-    rows += [("FID", f"{metrics['fid']:.2f}"), ("KID", f"{metrics['kid']:.4f}")]
+    n = metrics.get("fid_samples", "?")
+    rows += [(image_metrics.column_label("FID", n), f"{metrics['fid']:.2f}"),
+             (image_metrics.column_label("KID", n), f"{metrics['kid']:.4f}"),
+             ("FID / KID", "this library's own, not comparable with published FIDs "
+                           f"({image_metrics.PUBLISHED_PROTOCOL})")]
   rows += [("samples scored", f"{metrics['num_samples']:,}"),
            ("training", training_line(metrics)),
            ("weights fingerprint", f"{metrics['fingerprint']} "
