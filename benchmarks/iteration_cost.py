@@ -5,7 +5,7 @@ steady-state milliseconds per iteration and the first call (trace, compile
 and 10 iterations) of:
 
   methods          every registered method (LBT and LBT-GAN with the preset's
-                   estimator, the closed-form KDE);
+                   estimator, the KDE teacher);
   estimators       LBT-GAN with each estimator;
   hypergradients   LBT-GAN (VAE) with each way of differentiating the teaching step;
 

@@ -21,6 +21,7 @@ are.
 import dataclasses
 import datetime
 import json
+import math
 import os
 import pathlib
 import signal
@@ -32,6 +33,8 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from lbt_tf import config as config_lib, costs, metrics_csv
+from lbt_tf.metrics import image_metrics  # NumPy only
+from lbt_tf.metrics.mixture_metrics import KL_CAP  # NumPy only
 
 PRESETS_DIR = config_lib.PRESETS_DIR / "comparisons"
 COVERAGE = ("modes_covered", "modes_with_any_sample")
@@ -343,7 +346,9 @@ def die_with_parent():
 METRICS = (("modes_covered", "modes (20% rule)", "{:.1f}"),
            ("modes_with_any_sample", "modes (>= 1 sample)", "{:.1f}"),
            ("high_quality_percent", "high quality %", "{:.1f}"),
-           ("intra_mode_kl", "intra-mode KL", "{:.3f}"),
+           ("intra_mode_kl", f"intra-mode KL, all modes (cap {KL_CAP:g})", "{:.3f}"),
+           ("intra_mode_kl_fitted", "intra-mode KL, fitted modes", "{:.3f}"),
+           ("kl_modes", "modes fitted", "{:.1f}"),
            ("iterations_per_second", "it/s", "{:.1f}"))  # after the first period
 IMAGE_METRICS = (("modes_covered", "modes (>= 1 sample)", "{:.1f}"),
                  ("kl_to_uniform", "KL(modes ‖ uniform)", "{:.3f}"),
@@ -357,13 +362,25 @@ IMAGE_METRICS = (("modes_covered", "modes (>= 1 sample)", "{:.1f}"),
 FLOOR = {"modes_covered": "real_modes_covered", "kl_to_uniform": "real_kl_to_uniform"}
 
 
+def with_current_kl_keys(metrics: dict) -> dict:
+  """Metrics recorded before the intra-mode KL counted every mode (their
+  `intra_mode_kl` averaged the fitted modes only: today's
+  `intra_mode_kl_fitted`) under today's keys, the all-mode value unknown
+  (NaN, shown as "-"; `--rescore-seed` scores it from the export)."""
+  old = ("intra_mode_kl" in metrics and metrics.get("kl_modes", 0) > 0
+         and math.isnan(metrics.get("intra_mode_kl_fitted", math.nan)))
+  if not old:
+    return metrics
+  return dict(metrics, intra_mode_kl_fitted=metrics["intra_mode_kl"], intra_mode_kl=math.nan)
+
+
 def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]:
   """dataset -> method -> the final metrics of its finished seeds."""
   results = {}
   for dataset, method, seed in comparison.runs():
     directory = run_dir(workdir, dataset, method, seed)
     if finished(directory, comparison.steps_of(dataset, method)):
-      metrics = json.loads((directory / "metrics.json").read_text())
+      metrics = with_current_kl_keys(json.loads((directory / "metrics.json").read_text()))
       metrics["seed"] = seed
       # The run recorded its export's path as it was given; the comparison
       # directory may have been moved or named relative to another place.
@@ -396,7 +413,9 @@ def markdown_table(comparison: Comparison, results) -> str:
     config = comparison.run_config(dataset, comparison.methods[0], comparison.seeds[0])
     any_run = next((runs[0] for runs in runs_of.values() if runs), {})
     if config.data.is_image:
-      columns = [c for c in IMAGE_METRICS if c[0] in any_run]
+      n = any_run.get("fid_samples", config.fid_samples)
+      columns = [(key, image_metrics.column_label(label, n) if key in ("fid", "kid") else label,
+                  fmt) for key, label, fmt in IMAGE_METRICS if key in any_run]
       about = (f"{any_run.get('num_modes', '?')} modes, counted by a "
                f"{config.data.classes or 'class'} classifier on "
                f"{any_run.get('num_samples', '?'):,} samples")
@@ -426,9 +445,23 @@ def markdown_table(comparison: Comparison, results) -> str:
         continue
       cells = []
       for key, _, fmt in columns:
-        mean, std = mean_std([r[key] for r in runs])
+        values = [r.get(key, math.nan) for r in runs]
+        if any(math.isnan(v) for v in values):  # not recorded (or no fit)
+          cells.append("-")
+          continue
+        mean, std = mean_std(values)
         cells.append(f"{fmt.format(mean)} ± {fmt.format(std)}")
       lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + " |")
+    if any(key == "fid" for key, _, _ in columns):
+      lines += ["", "FID and KID are this library's own (Keras InceptionV3, the n "
+                    "generated against n training images), not comparable with "
+                    f"published FIDs ({image_metrics.PUBLISHED_PROTOCOL})."]
+    if not config.data.is_image:
+      lines += ["", f"Intra-mode KL: KL(true mode ‖ Gaussian fitted to the samples nearest "
+                    f"it), averaged over all modes with a mode of fewer than 3 samples "
+                    f"counting the cap {KL_CAP:g} (each mode at most the cap), and over "
+                    f"the fitted modes only (how many: \"modes fitted\"); "
+                    f"\"-\": not recorded by that run's version (rescore its export)."]
     lines.append("")
   return "\n".join(lines)
 
@@ -441,7 +474,8 @@ def curves(comparison: Comparison, workdir, dataset) -> dict:
     for seed in comparison.seeds:
       directory = run_dir(workdir, dataset, method, seed)
       if finished(directory, comparison.steps_of(dataset, method)):
-        histories.append(metrics_csv.read_rows(directory / "metrics.csv"))
+        histories.append([with_current_kl_keys(row) for row in
+                          metrics_csv.read_rows(directory / "metrics.csv")])
     histories = [h for h in histories if h]
     if not histories:
       continue

@@ -101,7 +101,10 @@ class Config:
   estimator_steps: int = setting(2, "M: real estimator steps per iteration")
   unroll_steps: int = setting(5, "K: unrolled steps (unrolled-gan: of D)")
   unroll_lr: float = setting(0.0, "learning rate of the K unrolled steps (0: estimator_lr)")
-  stop_second_moment: bool = setting(True, "unrolled Adam: second moment as a constant")
+  stop_second_moment: bool = setting(
+      True, "unrolled Adam: true (the authors' choice) holds each step's second moment "
+            "constant, an approximation of the K-step gradient; false differentiates it "
+            "too: the exact gradient of what the K Adam steps do")
   hypergradient: str = setting("unroll", "unroll, truncated or implicit (lbt_tf/hypergradient.py)")
   unroll_loop: str = setting("symbolic", "symbolic (tf.while_loop, steps recomputed) or python")
   truncate_steps: int = setting(1, "truncated: T, the last T of the K steps differentiated")
@@ -129,7 +132,10 @@ class Config:
   checkpoint_every: int = setting(500, "iterations between checkpoints (at most --steps)")
   eval_samples: int = setting(50_000, "samples per periodic evaluation")
   final_eval_samples: int = setting(500_000, "samples of the final evaluation")
-  fid_samples: int = setting(0, "images: FID/KID on this many samples (0: off)")
+  fid_samples: int = setting(
+      0, "images: FID/KID on this many samples against as many training images (0: off); "
+         "this library's own (Keras InceptionV3), not comparable with published FIDs "
+         "(the 2015-12-05 Inception graph, 50,000 samples)")
   steps_per_execution: int = setting(10, "iterations per compiled call (at most the periods')")
   jit_compile: bool = setting(False, "XLA (slower on CPU)")
   # where things are

@@ -4,8 +4,12 @@
 
 The SavedModel's `serving_default` draws the samples. A 2-D generator is
 scored on its mixture (from the model's metadata unless --dataset, a preset,
-says otherwise); an image generator by its dataset's preset: modes and KL to
-uniform (digit datasets), FID and KID (when the preset computes them).
+says otherwise): modes covered, % high quality, the intra-mode KL over all
+modes (`intra_mode_kl`: a mode without a fit counts the cap, 10) and over
+the `kl_modes` fitted ones (`intra_mode_kl_fitted`; see
+lbt_tf/metrics/mixture_metrics.py). An image generator is scored by its
+dataset's preset: modes and KL to uniform (digit datasets), FID and KID
+(when the preset computes them).
 --num-samples defaults to the preset's final evaluation size. --data-dir,
 --cache-dir and --inception-weights say where the image scorer finds the real
 images (FID), its cached digit classifier and InceptionV3's weights. Only

@@ -7,7 +7,10 @@ differentiate it (`--hypergradient`):
 
   unroll     theta_K after K differentiable optimizer steps from the live
              parameters and optimizer state (Algorithm 1): the exact gradient
-             of the K-step objective.
+             of the K-step objective for SGD, and for Adam with
+             `stop_second_moment=False`; with True (the default, the
+             authors' choice) Adam's second moment is held constant, an
+             approximation.
   truncated  the same K steps, differentiated through the last T only
              (the first K - T are taken but treated as constants).
   implicit   the implicit-function theorem at the live parameters (the

@@ -59,11 +59,11 @@ def density_grid(rows: dict, path):
 
 
 CURVES = (("modes_covered", "# modes covered", "linear"),
-          ("intra_mode_kl", "averaged intra-mode KL", "log"),
+          ("intra_mode_kl", "intra-mode KL, all modes (capped)", "log"),
           ("high_quality_percent", "% high-quality samples", "linear"))
 IMAGE_CURVES = (("modes_covered", "# modes with >= 1 sample", "linear"),
                 ("kl_to_uniform", "KL(mode histogram || uniform)", "log"),
-                ("fid", "FID", "linear"))
+                ("fid", "FID (Keras InceptionV3: this library's own)", "linear"))
 
 
 def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",

@@ -15,6 +15,7 @@ import sys
 from lbt_tf import cli
 from lbt_tf import config as config_lib
 from lbt_tf.data import datasets
+from lbt_tf.metrics import image_metrics, mixture_metrics  # NumPy only
 from lbt_tf.methods import METHODS
 
 
@@ -110,8 +111,12 @@ def format_metrics(metrics: dict) -> str:
              ("modes with >= 1 sample",
               f"{metrics['modes_with_any_sample']} / {metrics['num_modes']}"),
              ("high-quality samples", f"{metrics['high_quality_percent']:.2f} %"),
-             ("averaged intra-mode KL",
-              f"{metrics['intra_mode_kl']:.4f} (over {metrics['kl_modes']} modes)")]
+             ("intra-mode KL, all modes",
+              f"{metrics['intra_mode_kl']:.4f} (a mode without a fit counts "
+              f"{mixture_metrics.KL_CAP:g}, the cap of every mode)"),
+             ("intra-mode KL, fitted modes",
+              f"{metrics['intra_mode_kl_fitted']:.4f} (over {metrics['kl_modes']} "
+              f"of {metrics['num_modes']} modes)")]
   elif "modes_covered" in metrics:  # classes counted by a classifier
     rows += [("modes with >= 1 sample",
               f"{metrics['modes_covered']} / {metrics['num_modes']}"),
@@ -121,7 +126,11 @@ def format_metrics(metrics: dict) -> str:
               f"(as many held-out real images, same classifier)"),
              ("classifier accuracy", f"{metrics['classifier_accuracy']:.4f} (held out)")]
   if "fid" in metrics:
-    rows += [("FID", f"{metrics['fid']:.2f}"), ("KID", f"{metrics['kid']:.4f}")]
+    n = metrics.get("fid_samples", "?")
+    rows += [(image_metrics.column_label("FID", n), f"{metrics['fid']:.2f}"),
+             (image_metrics.column_label("KID", n), f"{metrics['kid']:.4f}"),
+             ("FID / KID", "this library's own, not comparable with published FIDs "
+                           f"({image_metrics.PUBLISHED_PROTOCOL})")]
   rows += [("samples scored", f"{metrics['num_samples']:,}"),
            ("training", training_line(metrics)),
            ("weights fingerprint", f"{metrics['fingerprint']} "

@@ -44,7 +44,9 @@ class Adam:
   """Keras's Adam update, differentiable.
 
   With `stop_second_moment` (the authors' choice) gradients flow through the
-  parameters and the first moment only; the second moment is a constant.
+  parameters and the first moment only; the second moment is a constant, so
+  the unroll's gradient approximates that of the K steps. Without it the
+  gradient is exact (tests/test_hypergradient.py pins both).
   """
 
   learning_rate: tf.Tensor

@@ -64,7 +64,8 @@ def test_independent_evaluator_reproduces_the_final_metrics(trained_run):
   assert result.returncode == 0, result.stderr[-2000:]
   independent = json.loads(result.stdout)
   recorded = json.loads((workdir / "metrics.json").read_text())
-  for key in ("modes_covered", "high_quality_percent", "intra_mode_kl"):
+  for key in ("modes_covered", "high_quality_percent", "intra_mode_kl",
+              "intra_mode_kl_fitted", "kl_modes"):
     assert independent[key] == pytest.approx(recorded[key])
 
 

@@ -73,11 +73,30 @@ def test_table_shows_mean_and_sample_std_over_seeds():
   chosen = comparison.load_preset("paper", datasets=("ring",),
                                   methods=("gan", "lbt"), seeds=(0, 1))
   row = {"modes_with_any_sample": 8, "high_quality_percent": 50.0,
-         "intra_mode_kl": 0.5, "iterations_per_second": 10.0}
+         "intra_mode_kl": 2.75, "intra_mode_kl_fitted": 0.5, "kl_modes": 6,
+         "iterations_per_second": 10.0}
   results = {"ring": {"gan": [dict(row, modes_covered=8), dict(row, modes_covered=6)]}}
   table = comparison.markdown_table(chosen, results)
-  assert "| gan | 2 | 7.0 ± 1.4 | 8.0 ± 0.0 | 50.0 ± 0.0 | 0.500 ± 0.000 |" in table
+  assert ("| gan | 2 | 7.0 ± 1.4 | 8.0 ± 0.0 | 50.0 ± 0.0 | 2.750 ± 0.000 | 0.500 ± 0.000 "
+          "| 6.0 ± 0.0 | 10.0 ± 0.0 |") in table
+  assert "intra-mode KL, all modes (cap 10) | intra-mode KL, fitted modes | modes fitted" in table
   assert "| lbt | 0 | - |" in table  # missing runs are shown, not hidden
+
+
+def test_a_run_recorded_before_the_all_mode_kl_shows_its_kl_as_the_fitted_one():
+  """Its `intra_mode_kl` averaged the fitted modes only: shown as such, and
+  the all-mode value as not recorded, never the old number under the new name."""
+  old = {"intra_mode_kl": 0.02, "kl_modes": 1, "modes_covered": 1}
+  assert comparison.with_current_kl_keys(old) == {
+      "intra_mode_kl_fitted": 0.02, "intra_mode_kl": pytest.approx(float("nan"), nan_ok=True),
+      "kl_modes": 1, "modes_covered": 1}
+  new = {"intra_mode_kl": 8.75, "intra_mode_kl_fitted": 0.02, "kl_modes": 1}
+  assert comparison.with_current_kl_keys(new) == new
+  chosen = comparison.load_preset("paper", datasets=("ring",), methods=("gan",), seeds=(0,))
+  row = dict(comparison.with_current_kl_keys(old), modes_with_any_sample=1,
+             high_quality_percent=99.0, iterations_per_second=10.0)
+  table = comparison.markdown_table(chosen, {"ring": {"gan": [row]}})
+  assert "| 99.0 ± 0.0 | - | 0.020 ± 0.000 | 1.0 ± 0.0 |" in table
 
 
 @pytest.mark.parametrize("args, message", [

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from lbt_tf import hypergradient, unroll
 from lbt_tf.hypergradient import Hypergradient
+from lbt_tf.trainers.base import zeros_where_unconnected
 
 RNG = np.random.default_rng(0)
 
@@ -76,6 +77,63 @@ def test_truncated_with_every_step_kept_is_the_unroll():
       value = chosen.objective(outer, fit_loss, [samples * 1.0], variables, live)
     grads.append(tape.gradient(value, samples).numpy())
   np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_stop_second_moment_false_is_the_exact_k_step_gradient_true_an_approximation():
+  """--stop-second-moment false differentiates everything the K Adam steps
+  do: it matches central finite differences of the K-step objective. true
+  (the default, the authors' choice) holds each step's second moment v_k
+  constant: it matches finite differences of the K steps with every v_k
+  frozen at its value, and not those of the K steps themselves. At a fresh
+  Adam state (a first step is about lr * sign(g)) the two differ most."""
+  k_steps, lr, beta_1, beta_2, epsilon = 3, 0.05, 0.9, 0.999, 1e-7
+  theta_0, samples, fit_loss, outer = inner_problem(k_steps)
+  variables = [keras.Variable(t) for t in theta_0]
+  live = keras.optimizers.Adam(lr, beta_1, beta_2, epsilon)
+  live.build(variables)  # zero moments, as at the start of training
+  direction = RNG.normal(size=samples.shape)
+
+  def engine(stop_second_moment):
+    """f and its directional derivative by the hypergradient engine."""
+    with tf.GradientTape() as tape:
+      value = Hypergradient("unroll", k_steps).objective(
+          outer, fit_loss, [samples * 1.0], variables, live, stop_second_moment)
+    return float(value), float(tf.reduce_sum(tape.gradient(value, samples) * direction))
+
+  # the twin's constants: the learning rate (a Keras variable) and the
+  # betas pass through float32
+  lr32, b1, b2 = (float(np.float32(c)) for c in (lr, beta_1, beta_2))
+
+  def k_adam_steps(x, frozen=None):
+    """outer(theta_K) after K steps of Keras's Adam rule, written out, and
+    each step's second moments; `frozen`: use those second moments instead."""
+    theta = list(theta_0)
+    m, v = [tf.zeros_like(t) for t in theta_0], [tf.zeros_like(t) for t in theta_0]
+    second_moments = []
+    for k in range(k_steps):
+      with tf.GradientTape() as tape:
+        tape.watch(theta)
+        loss = fit_loss(theta, [x[k]])
+      g = tape.gradient(loss, theta)
+      alpha = lr32 * np.sqrt(1 - b2 ** (k + 1)) / (1 - b1 ** (k + 1))
+      m = [mi + (gi - mi) * (1 - b1) for mi, gi in zip(m, g)]
+      v = frozen[k] if frozen else [vi + (gi ** 2 - vi) * (1 - b2) for vi, gi in zip(v, g)]
+      second_moments.append(v)
+      theta = [p - mi * alpha / (tf.sqrt(vi) + epsilon) for p, mi, vi in zip(theta, m, v)]
+    return float(outer(theta)), second_moments
+
+  def central_difference(f, h=1e-6):
+    return (f(samples + h * direction) - f(samples - h * direction)) / (2 * h)
+
+  value, exact = engine(stop_second_moment=False)
+  _, approximate = engine(stop_second_moment=True)
+  reference, second_moments = k_adam_steps(samples)
+  assert value == pytest.approx(reference, rel=1e-12)  # the written-out steps are the engine's
+  k_step_gradient = central_difference(lambda x: k_adam_steps(x)[0])
+  frozen_gradient = central_difference(lambda x: k_adam_steps(x, second_moments)[0])
+  assert exact == pytest.approx(k_step_gradient, rel=1e-5)
+  assert approximate == pytest.approx(frozen_gradient, rel=1e-5)
+  assert abs(approximate - k_step_gradient) > 0.1 * abs(k_step_gradient) > 1e-6
 
 
 # -- the implicit hypergradient ---------------------------------------------------
@@ -203,9 +261,14 @@ def test_the_neumann_series_and_cg_agree_on_a_well_conditioned_system():
 
 def test_every_hypergradient_trains_lbt(tmp_path):
   """--hypergradient (the implicit one with both solver families) for LBT-GAN
-  and Unrolled GAN, end to end in one process."""
+  and Unrolled GAN, end to end in one process.
+
+  LBT-GAN teaches the VAE (a trained estimator: M real steps, then the K
+  unrolled ones), not the ring preset's KDE, and its teaching term alone
+  must move the generator: its discriminator term would move it anyway."""
   from lbt_tf import config as config_lib, train_lib  # pylint: disable=g-import-not-at-top
   from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+  from lbt_tf.estimators.vae import VAE  # pylint: disable=g-import-not-at-top
   for method in ("lbt-gan", "unrolled-gan"):
     for chosen, solver in (("unroll", "cg"), ("truncated", "cg"), ("implicit", "cg"),
                            ("implicit", "outer-product")):
@@ -213,6 +276,7 @@ def test_every_hypergradient_trains_lbt(tmp_path):
           "method": method, "hypergradient": chosen, "implicit_solver": solver, "unroll_steps": 3,
           "truncate_steps": 2, "implicit_iterations": 3, "noise_dim": 8,
           "batch_size": 64, "generator_units": (16,), "discriminator_units": (16,),
+          "estimator": "vae", "estimator_steps": 2,
           "estimator_units": (16,), "latent_dim": 4, "steps": 4,
           "steps_per_execution": 2})
       trainer = train_lib.build_trainer(config)
@@ -222,6 +286,22 @@ def test_every_hypergradient_trains_lbt(tmp_path):
       assert trainer.hypergradient.solver == solver
       assert np.all(np.isfinite(history.history["g_loss"])), (method, chosen)
       assert not np.array_equal(before, trainer.generator.trainable_variables[0].numpy())
+      if method == "lbt-gan":
+        assert isinstance(trainer.estimator, VAE)
+        assert int(trainer.estimator_optimizer.iterations) == 4 * 2  # M per iteration
+        assert teaching_gradient_norm(trainer, 64) > 1e-6, chosen
+
+
+def teaching_gradient_norm(trainer, batch_size):
+  """|d f_G(theta(phi)) / d phi|: the gradient the teaching term alone sends
+  the generator, through the trainer's hypergradient (0 if none reaches it)."""
+  real = tf.constant(RNG.normal(size=(batch_size, 2)), tf.float32)
+  variables = trainer.generator.trainable_variables
+  with tf.GradientTape() as tape:
+    f_G = trainer.teaching_objective(
+        real, trainer.generate_batches(batch_size, trainer.unroll_steps))
+  grads = zeros_where_unconnected(tape.gradient(f_G, variables), variables)
+  return float(tf.linalg.global_norm(grads))
 
 
 # -- the outer-product solver (BRC) ------------------------------------------------

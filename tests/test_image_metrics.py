@@ -57,3 +57,37 @@ def test_inception_features_of_small_grayscale_images():
   images = np.random.default_rng(4).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
   features = image_metrics.inception_features(images, weights=None, batch_size=2)
   assert features.shape == (3, 2048) and np.isfinite(features).all()
+
+
+def test_fid_and_kid_are_labelled_as_this_librarys_own(tmp_path):
+  """A scorer's FID/KID (random InceptionV3 weights: nothing downloaded)
+  record how many images went in; the final metrics, the run's summary and
+  the comparison table say that they are this library's protocol, not the
+  published one."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from lbt_tf import comparison, config as config_lib, train  # pylint: disable=g-import-not-at-top
+  from lbt_tf.metrics import scoring  # pylint: disable=g-import-not-at-top
+  config = config_lib.make_config("cifar10", {"fid_samples": 0})  # nothing loaded here
+  scorer = scoring.ImageScorer(config, None, tmp_path, noise_dim=4)
+  scorer.config = dataclasses.replace(config, fid_samples=6)
+  scorer.inception = scorer._load_inception(None)  # pylint: disable=protected-access
+  rng = np.random.default_rng(0)
+  scorer.real_features = scorer.inception(rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8))
+  metrics = scorer.described(scorer.score(rng.uniform(size=(8, 32, 32, 3)).astype(np.float32)))
+  assert metrics["fid_samples"] == 6 and metrics["fid_real_samples"] == 5
+  assert np.isfinite(metrics["fid"]) and np.isfinite(metrics["kid"])
+  assert metrics["fid_protocol"].startswith("this library's own: Keras InceptionV3 (ImageNet weights)")
+  assert "6 generated against 5 training images" in metrics["fid_protocol"]
+  assert "not comparable with published FIDs" in metrics["fid_protocol"]
+
+  summary = train.format_metrics(dict(metrics, step=10, train_seconds=1.0,
+                                      iterations_per_second=10.0, fingerprint="f", replicas=1))
+  assert "FID (Keras InceptionV3, n=6)" in summary and "KID (Keras InceptionV3, n=6)" in summary
+  assert "not comparable with published FIDs" in summary
+
+  chosen = comparison.load_preset("stacked_digits", datasets=("cifar10",), methods=("gan",),
+                                  seeds=(0,))
+  table = comparison.markdown_table(chosen, {"cifar10": {"gan": [
+      dict(metrics, iterations_per_second=1.0)]}})
+  assert "| FID (Keras InceptionV3, n=6) | KID (Keras InceptionV3, n=6) |" in table
+  assert "not comparable with published FIDs" in table

@@ -17,6 +17,7 @@ def test_the_true_distribution_scores_perfectly(mixture):
   assert m["modes_covered"] == m["modes_with_any_sample"] == mixture.num_modes
   assert m["high_quality_percent"] == pytest.approx(TRUE_HIGH_QUALITY, abs=0.1)
   assert m["intra_mode_kl"] < 0.01 and m["kl_modes"] == mixture.num_modes
+  assert m["intra_mode_kl_fitted"] == m["intra_mode_kl"]  # every mode fitted, none capped
 
 
 def test_a_collapsed_generator_covers_one_mode():
@@ -27,6 +28,39 @@ def test_a_collapsed_generator_covers_one_mode():
   m = mixture_metrics.evaluate(samples, ring)
   assert m["modes_covered"] == 1 and m["modes_with_any_sample"] == 1
   assert m["high_quality_percent"] == pytest.approx(100.0, abs=0.01)
+
+
+def test_a_generator_collapsed_on_one_mode_has_a_worse_intra_mode_kl_than_a_perfect_one():
+  """The std-0.01 ring, 50,000 samples from one mode: its own KL is tiny
+  (the fit is right), so averaged over the fitted modes alone it beats the
+  perfect generator; over all modes the 7 missing ones count the cap."""
+  ring = mixtures.ring(8, 1.0, 0.01)
+  rng = np.random.default_rng(0)
+  perfect = mixture_metrics.evaluate(ring.sample(50_000, rng), ring)
+  collapsed = mixture_metrics.evaluate(
+      ring.means[0] + 0.01 * rng.standard_normal((50_000, 2)), ring)
+  cap = mixture_metrics.KL_CAP
+  assert collapsed["kl_modes"] == 1 and perfect["kl_modes"] == 8
+  assert collapsed["intra_mode_kl_fitted"] < 1e-3  # the old, flattering number
+  assert collapsed["intra_mode_kl"] == pytest.approx(
+      (7 * cap + collapsed["intra_mode_kl_fitted"]) / 8)
+  assert collapsed["intra_mode_kl"] > 8 > 0.01 > perfect["intra_mode_kl"]
+
+
+def test_a_mode_with_too_few_samples_or_a_degenerate_fit_counts_the_cap():
+  ring = mixtures.ring(4, 1.0, 0.05)
+  rng = np.random.default_rng(0)
+  samples = ring.sample(40_000, rng)
+  samples = samples[np.argmin(((samples[:, None] - ring.means) ** 2).sum(-1), 1) != 3]
+  two_points = np.concatenate([samples, ring.means[3] + [[0.01, 0.0], [0.0, 0.01]]])
+  on_a_line = np.concatenate([samples, ring.means[3] + np.outer(np.linspace(-0.05, 0.05, 50),
+                                                                [1.0, 1.0])])
+  three_modes = mixture_metrics.evaluate(samples, ring)["intra_mode_kl_fitted"]
+  for bad_mode, fits in ((two_points, 3), (on_a_line, 4)):
+    m = mixture_metrics.evaluate(bad_mode, ring)
+    assert m["kl_modes"] == fits
+    assert m["intra_mode_kl"] == pytest.approx((3 * three_modes + mixture_metrics.KL_CAP) / 4)
+  assert m["intra_mode_kl_fitted"] == np.inf  # the line: no finite Gaussian fit
 
 
 def test_coverage_rules_differ_on_a_thin_mode():

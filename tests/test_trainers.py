@@ -101,14 +101,20 @@ def test_lbt_alone_refuses_a_warmup():
 
 
 def test_lbt_alone_teaches_the_generator_where_the_data_is():
-  """No discriminator: only the unrolled estimator moves G to a far mode."""
+  """No discriminator: only the unrolled estimator moves G to a far mode.
+
+  A trained estimator (the VAE, M = 2 real steps, K = 5 unrolled), not the
+  ring preset's KDE: without the teaching gradient through the unroll the
+  generator gets no gradient at all and stays where it starts."""
   # Adam moves a bias by about lr per step, so 2 units need lr 1e-2 here; a
   # broad decoder (variance 0.05) keeps the far-off ELBO landscape smooth.
   config = config_lib.make_config("ring", {
       "method": "lbt", "num_modes": 1, "radius": 2.0, "noise_dim": 16,
       "generator_units": (32, 32), "estimator_units": (32, 32),
       "latent_dim": 4, "batch_size": 256, "steps": 400, "eval_every": 400,
-      "generator_lr": 1e-2, "decoder_variance": 0.05})
+      "generator_lr": 1e-2, "decoder_variance": 0.05,
+      "estimator": "vae", "anneal_steps": 0, "estimator_steps": 2,
+      "estimator_lr": 1e-3, "estimator_beta1": 0.9, "unroll_lr": 0.0})
   trainer = train_lib.build_trainer(config)
   mixture = mixtures.of_config(config)
   generate = tf.function(lambda z: trainer.generator(z, training=False))
@@ -118,8 +124,10 @@ def test_lbt_alone_teaches_the_generator_where_the_data_is():
     return float(np.linalg.norm(samples.mean(0) - mixture.means[0]))
 
   initial = distance_to_mode()
+  assert isinstance(trainer.estimator, VAE) and trainer.unroll_steps == 5
   trainer.fit(mixtures.training_batches(mixture, config.batch_size, 0),
               steps_per_epoch=400, epochs=1, verbose=0)
+  assert int(trainer.estimator_optimizer.iterations) == 400 * 2  # the M real steps ran
   assert initial > 1.5
   assert distance_to_mode() < 0.3
 

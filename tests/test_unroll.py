@@ -90,7 +90,8 @@ def test_hypergradient_matches_finite_differences(optimizer_name, unroll_steps, 
 
 
 def test_the_closed_form_teacher_gradient_matches_finite_differences():
-  """KDE: theta*(phi) is the samples, so d f_G / d phi is exact."""
+  """KDE: its centres are the samples, so d f_G / d phi is a plain gradient
+  (no unroll) and must match finite differences."""
   check_against_finite_differences(tiny_lbt(2, None, estimator="kde"))
 
 

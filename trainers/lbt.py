@@ -14,8 +14,10 @@ estimator). With a bandwidth schedule (`lbt_tf.smoothing`) a trained
 estimator fits and scores samples and data smoothed by Gaussian noise of
 the current bandwidth (a KDE's kernel is that bandwidth already).
 
-An estimator fitted in closed form (the KDE) has no steps 1-2: theta*(phi)
-is a formula of the generator's samples, and f_G(theta*(phi)) is exact.
+A closed-form estimator (the KDE) has no steps 1-2: its parameters are
+the generator's samples themselves (not an optimum of f_E), so the
+generator maximises the real data's Parzen-window likelihood under its own
+samples smoothed by the kernel, with no unroll (`lbt_tf/estimators/kde.py`).
 """
 
 import keras
@@ -38,7 +40,8 @@ class LBT(GenerativeTrainer):
     unroll_lr: the learning rate of the K unrolled updates (None: the
       estimator optimizer's).
     stop_second_moment: when unrolling Adam, treat the second moment as a
-      constant (as the authors do).
+      constant (as the authors do): an approximation of the K-step gradient;
+      False gives the exact gradient of the K steps.
     discriminator, adversarial_weight: LBT-GAN's extra term (lambda_G).
     teaching_warmup: iterations before LBT starts (the authors' image runs:
       3,000). Until then an iteration is a GAN iteration (one D update, the

@@ -4,8 +4,9 @@
   iwae     the same VAE scored by the importance-weighted bound (k samples)
   flow     rational-quadratic spline coupling flow: exact log-likelihood
   mixture  a diagonal Gaussian mixture: exact log-likelihood
-  kde      a Gaussian kernel density estimate of the generator's samples:
-           its fit is the samples themselves, so theta*(phi) is exact
+  kde      a Gaussian kernel density estimate whose centres are the
+           generator's samples: not trained, no unroll; the generator
+           maximises the data's Parzen-window likelihood (see kde.py)
 
 Adding one is a file in this package plus a line here; `base.Estimator`
 says what it must provide.

@@ -10,8 +10,9 @@ can difference it.
 Two kinds:
   trained       (vae, iwae, flow, mixture) theta is fitted by gradient
                 steps; LBT differentiates K unrolled steps of that fit;
-  closed form   (kde) theta*(phi) is a formula of the generator's samples
-                (`fit`), so the teaching gradient is exact, with no unroll.
+  closed form   (kde) theta(phi) is a formula of the generator's samples
+                (`fit`: the samples themselves, not an optimum of f_E), so
+                there is no inner optimisation and no unroll.
 
 For `--method estimator` every estimator can also sample: `sample(z)` maps
 standard-normal z of `sampler_noise_dim` features to examples.
@@ -64,7 +65,7 @@ class Estimator(keras.Model):
   # -- closed-form estimators -----------------------------------------------
 
   def fit(self, samples):
-    """theta*(samples), differentiable in the samples (closed form only)."""
+    """theta(samples), differentiable in the samples (closed form only)."""
     raise NotImplementedError(f"{type(self).__name__} is fitted by gradient steps")
 
   # -- sampling (--method estimator) ------------------------------------------

@@ -1,21 +1,29 @@
-"""A Gaussian kernel density estimate of the generator's samples.
+"""A Gaussian kernel density estimate of the generator's samples: the kernel teacher.
 
     p_E(x; theta) = 1/n sum_j N(x; c_j, h^2 I),   theta = (c_1 .. c_n)
 
-Fitted to samples, a KDE *is* the samples (c_j = G(z_j; phi)): the inner
-problem of LBT has this closed-form solution, so theta*(phi) and the
-teaching gradient d f_G(theta*(phi)) / d phi are exact, with no unroll. LBT
-with a KDE teacher is maximum likelihood of the real data under the
-generator's distribution smoothed by the kernel (Theorem 2 of the paper, in
-the limit of many samples).
+Taught by the generator (`--method lbt|lbt-gan --estimator kde`) the
+centres are the generator's samples, c_j = G(z_j; phi), and h follows the
+bandwidth schedule, so the generator maximises
+
+    E_x log (1/n sum_j N(x; G(z_j), h^2 I))          (x: real data)
+
+Parzen-window maximum likelihood of the real data under the generator's
+samples smoothed by the kernel. This is *not* LBT's inner problem solved in
+closed form: the centres are not the maximiser of f_E (the samples' own
+log-likelihood; ascending f_E in the centres raises it), nothing is
+optimised inside an iteration, and there is no unroll. As h -> 0 each real
+point pulls only its nearest sample: implicit maximum likelihood estimation
+(IMLE, Li & Malik 2018, arXiv 1809.09087). It is not MMD: the samples do
+not repel one another. Theorem 2's target becomes KL(p || p_G * N(0, h^2 I)),
+the data against the generator's distribution convolved with the kernel.
 
 The bandwidth follows `lbt_tf.smoothing` (coarse to fine; by default from
 half the distance between neighbouring modes to half their std).
 
 Alone (`--method estimator`), maximum likelihood on real data is the same
 formula: the KDE keeps the iteration's real batches as its centres and
-samples a centre plus noise of the finest bandwidth it reaches, the most it
-could teach.
+samples a centre plus noise of the finest bandwidth it reaches.
 """
 
 import math
@@ -59,7 +67,8 @@ class KernelDensity(Estimator):
     return self.schedule.at(step, self.compute_dtype)
 
   def fit(self, samples, step=0):
-    """theta*(samples) = the samples, with the bandwidth for `step`."""
+    """theta(samples) = the samples as centres, with the bandwidth for
+    `step` (a formula, not an optimum of f_E; see the module docstring)."""
     return [samples, self.bandwidth_at(step)]
 
   def mean_log_likelihood(self, parameters, x, noise):

@@ -9,11 +9,39 @@ Both compare feature vectors (InceptionV3's 2048-d pooled activations, see
 
 The computations are NumPy (float64) so that they can be checked against
 closed forms; only the feature extractor needs TensorFlow.
+
+The features, and so the values, are this library's own: Keras's
+InceptionV3 (`keras.applications`, ImageNet weights unless
+--inception-weights gives others), images resized bilinearly to 299x299
+from their float values, n generated images (--fid-samples) against n
+training images. Published FIDs follow another protocol (TTUR, clean-fid:
+the 2015-12-05 TensorFlow Inception graph, 50,000 samples; FID is biased
+upward at smaller n), so these values are not comparable with them.
+Outputs and tables say so (`protocol`, `column_label`).
 """
 
 from typing import Tuple
 
 import numpy as np
+
+
+PUBLISHED_PROTOCOL = ("TTUR / clean-fid: the 2015-12-05 TensorFlow Inception graph, "
+                      "50,000 samples")
+
+
+def column_label(metric: str, num_samples) -> str:
+  """A table column or output line for FID or KID, e.g. 'FID (Keras
+  InceptionV3, n=10,000)'."""
+  n = f"{num_samples:,}" if isinstance(num_samples, int) else str(num_samples)
+  return f"{metric} (Keras InceptionV3, n={n})"
+
+
+def protocol(weights: str, generated: int, real: int) -> str:
+  """How this library's FID and KID were computed, in one line."""
+  source = "ImageNet weights" if weights == "imagenet" else f"weights {weights}"
+  return (f"this library's own: Keras InceptionV3 ({source}) pool features, images "
+          f"resized bilinearly to 299x299, {generated:,} generated against {real:,} "
+          f"training images; not comparable with published FIDs ({PUBLISHED_PROTOCOL})")
 
 
 def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:

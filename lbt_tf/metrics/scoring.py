@@ -9,8 +9,9 @@ the generator in inference mode during training, the exported SavedModel's
   ImageScorer    modes and KL to uniform by a class classifier (mnist,
                  fashion_mnist and their stacked 1,000-mode versions,
                  stacked_digits) beside the real data's own score (the
-                 instrument's floor), FID and KID from InceptionV3
-                 features (when --fid-samples > 0), and sample grids.
+                 instrument's floor), FID and KID from Keras's InceptionV3
+                 features (when --fid-samples > 0; this library's protocol,
+                 not the published one: see `image_metrics`), and sample grids.
 """
 
 import os
@@ -169,7 +170,17 @@ class ImageScorer:
       metrics["fid"] = image_metrics.fid(self.real_features, fake)
       metrics["kid"], _ = image_metrics.kid(
           self.real_features, fake, subset_size=min(1000, len(fake)))
+      metrics["fid_samples"] = len(fake)
+      metrics["fid_real_samples"] = len(self.real_features)
     metrics.setdefault("num_samples", len(images))
+    return metrics
+
+  def described(self, metrics: dict) -> dict:
+    """`metrics` with a line saying how FID and KID were computed (final and
+    exported scores: metrics.json and lbt_tf.evaluate; not metrics.csv)."""
+    if "fid" in metrics:
+      metrics["fid_protocol"] = image_metrics.protocol(
+          self.config.inception_weights, metrics["fid_samples"], metrics["fid_real_samples"])
     return metrics
 
   def sample_count(self, num_samples):
@@ -196,7 +207,7 @@ class ImageScorer:
     del step
     images = self.images(generate, self.sample_count(self.config.final_eval_samples))
     plots.save_image_grid(images[:plots.GRID_SAMPLES], self.workdir / "samples.png")
-    metrics = self.score(images)
+    metrics = self.described(self.score(images))
     if self.classifier is not None:
       metrics.update(self.instrument(metrics["num_samples"]))
     return metrics
@@ -219,7 +230,7 @@ def score_export(config: config_lib.Config, exported, num_samples: int,
   one `config` describes."""
   if config.data.is_image:
     scorer = ImageScorer(config, None, ".", exported.noise_dim, report=report, seed=seed)
-    metrics = scorer.score(scorer.images(exported.generate, num_samples))
+    metrics = scorer.described(scorer.score(scorer.images(exported.generate, num_samples)))
     if scorer.classifier is not None:
       metrics.update(scorer.instrument(metrics["num_samples"]))
     return metrics
