@@ -22,6 +22,17 @@ def interrupt_on_signals():
     signal.signal(signum, interrupt)
 
 
+TENSORFLOW_GLOB = "*?["
+
+
+def refuse_glob_characters(flag: str, path) -> None:
+  """A one-line ValueError if TensorFlow would read `path` (a run directory,
+  a checkpoint or SavedModel folder) as a glob pattern."""
+  if any(char in str(path) for char in TENSORFLOW_GLOB):
+    raise ValueError(f"{flag} {path}: TensorFlow reads checkpoint and model paths as "
+                     "glob patterns, so they cannot contain *, ? or [")
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
   """argparse that reports a bad argument in one line, without the usage wall."""
 

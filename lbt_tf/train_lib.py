@@ -14,7 +14,7 @@ import time
 import keras
 import tensorflow as tf
 
-from lbt_tf import callbacks, checkpointing, config as config_lib
+from lbt_tf import callbacks, checkpointing, cli, config as config_lib
 from lbt_tf import distributed, metrics_csv, plots, runlock
 from lbt_tf.data import datasets, image_data, mixtures
 from lbt_tf.errors import UserError
@@ -55,9 +55,7 @@ def check_workdir(config: config_lib.Config, workdir: pathlib.Path):
   The same settings resume (only --steps may change, to train longer);
   different settings are refused so that no run is silently mixed with another.
   """
-  if any(char in str(workdir) for char in "*?["):
-    raise ValueError(f"--workdir {workdir}: TensorFlow reads checkpoint and model "
-                     "paths as glob patterns, so they cannot contain *, ? or [")
+  cli.refuse_glob_characters("--workdir", workdir)
   if (workdir / "config.json").exists():
     differences = config.differences(config_lib.load(workdir))
     if differences:

@@ -166,3 +166,15 @@ def test_sample_cli_on_a_bad_model_directory_fails_in_one_line(tmp_path, bad):
   assert result.returncode == 1 and len(lines) == 1, result.stderr[-2000:]
   assert lines[0].startswith("lbt_tf.sample: error: ") and str(model) in lines[0]
   assert not (tmp_path / "x.npy").exists()
+
+
+def test_export_refuses_a_base_that_tensorflow_would_read_as_a_pattern(run_dir, tmp_path):
+  """sample and evaluate could not load BASE[x]/1 (TensorFlow globs it):
+  refused like train refuses such a --workdir, before anything is written."""
+  base = tmp_path / "base[x]"
+  result = clitools.run("lbt_tf.export", "--workdir", run_dir, "--export-dir", base)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode != 0 and len(lines) == 1, result.stderr[-2000:]
+  assert f"--export-dir {base}: TensorFlow reads checkpoint and model paths as glob " \
+         "patterns, so they cannot contain *, ? or [" in lines[0]
+  assert not base.exists()
