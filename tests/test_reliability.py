@@ -52,6 +52,32 @@ def test_a_damaged_checkpoint_index_is_rebuilt_from_the_checkpoint_files(tmp_pat
   for name in ("ckpt-20.index", "ckpt-30.index"):  # valid ones never rewritten
     assert (workdir / "checkpoints" / name).read_bytes() == before[name]
   assert metric_steps(workdir) == [10, 20, 30, 40]
+  # the rebuilt index lists them all, so the oldest is pruned as usual
+  assert clitools.checkpoint_steps(workdir) == [20, 30, 40]
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  state = tf.train.get_checkpoint_state(str(workdir / "checkpoints"))
+  assert [p.rsplit("-", 1)[1] for p in state.all_model_checkpoint_paths] == ["20", "30", "40"]
+
+
+def test_a_start_that_failed_before_its_first_checkpoint_locks_nothing(tmp_path):
+  """A discriminator learning rate of 1e38 overflows D at once: the message
+  names --discriminator-lr, and the corrected command starts the run over
+  (the failed start's files kept aside) instead of being refused."""
+  workdir = tmp_path / "run"
+  diverged = train(workdir, "--steps", "20", "--discriminator-lr", "1e38")
+  line = one_error_line(diverged)
+  assert "d_loss became" in line and "no checkpoint had been saved yet" in line
+  assert line.endswith("try a lower --discriminator-lr") or \
+      line.endswith("try a lower --discriminator-lr or --generator-lr"), line
+  assert (workdir / "config.json").exists() and not clitools.checkpoint_steps(workdir)
+  corrected = train(workdir, "--steps", "20")
+  assert corrected.returncode == 0, corrected.stderr[-3000:]
+  assert (f"{workdir} held a start with other settings that never saved a checkpoint; "
+          f"starting over, its files moved to {workdir / 'earlier-start'}") in corrected.stdout
+  assert json.loads((workdir / "config.json").read_text())["discriminator_lr"] == 1e-3
+  earlier = json.loads((workdir / "earlier-start" / "config.json").read_text())
+  assert earlier["discriminator_lr"] == 1e38  # the evidence, kept
+  assert metric_steps(workdir) == [10, 20]
 
 
 def test_two_trainings_on_one_run_directory(tmp_path):
