@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 
 from lbt_tf import callbacks, checkpointing, cli, config as config_lib
-from lbt_tf import distributed, metrics_csv, plots, runlock
+from lbt_tf import distributed, errors, metrics_csv, plots, runlock
 from lbt_tf.data import datasets, image_data, mixtures
 from lbt_tf.errors import UserError
 from lbt_tf.export import generators, saved_model
@@ -108,8 +108,12 @@ def set_aside_earlier_start(workdir: pathlib.Path, report=print) -> pathlib.Path
 
 def write_config(config: config_lib.Config, workdir: pathlib.Path):
   staging = workdir / "config.json.tmp"
-  staging.write_text(config.to_json())
-  staging.replace(workdir / "config.json")  # atomic: never a half-written config
+  try:
+    staging.write_text(config.to_json())
+    staging.replace(workdir / "config.json")  # atomic: never a half-written config
+  except OSError as e:
+    staging.unlink(missing_ok=True)
+    raise errors.cannot_write(workdir / "config.json", e) from None
 
 
 def load_data(config: config_lib.Config, report=print):
@@ -279,7 +283,7 @@ def write_json(path: pathlib.Path, values: dict):
     staging.replace(path)
   except OSError as e:
     staging.unlink(missing_ok=True)
-    raise OSError(f"could not write {path} ({e.strerror or e})") from None
+    raise errors.cannot_write(path, e) from None
 
 
 def previous_export(base, step):

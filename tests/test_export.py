@@ -2,9 +2,11 @@
 requests checked against real SavedModels."""
 
 import hashlib
+import http.server
 import json
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -178,3 +180,46 @@ def test_export_refuses_a_base_that_tensorflow_would_read_as_a_pattern(run_dir, 
   assert f"--export-dir {base}: TensorFlow reads checkpoint and model paths as glob " \
          "patterns, so they cannot contain *, ? or [" in lines[0]
   assert not base.exists()
+
+
+class FakeServing(http.server.BaseHTTPRequestHandler):
+  """Answers as TF Serving does: 404 with its error body for an unknown
+  model, and for `lbt_generator` a 200 whose body is an error."""
+
+  def do_POST(self):  # pylint: disable=invalid-name
+    self.rfile.read(int(self.headers["Content-Length"]))
+    if "/models/lbt_generator" in self.path:
+      status, body = 200, {"error": "Expected exactly one of 'instances' or 'inputs'"}
+    else:
+      status, body = 404, {"error": "Servable not found for request: Latest(wrong_name)"}
+    payload = json.dumps(body).encode()
+    self.send_response(status)
+    self.send_header("Content-Type", "application/json")
+    self.send_header("Content-Length", str(len(payload)))
+    self.end_headers()
+    self.wfile.write(payload)
+
+  def log_message(self, *args):  # quiet
+    del args
+
+
+@pytest.fixture
+def serving():
+  server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
+  threading.Thread(target=server.serve_forever, daemon=True).start()
+  yield f"http://127.0.0.1:{server.server_address[1]}"
+  server.shutdown()
+
+
+def test_the_serving_client_says_what_the_server_answered(serving):
+  wrong = clitools.run("lbt_tf.export.client", "--rest", serving, "--model", "wrong_name",
+                       env={"NO_PROXY": "127.0.0.1"})
+  assert wrong.returncode == 1 and wrong.stderr.strip().splitlines() == [
+      f"lbt_tf.export.client: error: the server answered 404 Not Found to "
+      f"{serving}/v1/models/wrong_name:predict: Servable not found for request: "
+      "Latest(wrong_name); check --model"]
+  erred = clitools.run("lbt_tf.export.client", "--rest", serving,
+                       env={"NO_PROXY": "127.0.0.1"})
+  assert erred.returncode == 1 and erred.stderr.strip().splitlines() == [
+      f"lbt_tf.export.client: error: the server at {serving}/v1/models/lbt_generator:predict "
+      "answered without samples: Expected exactly one of 'instances' or 'inputs'"]

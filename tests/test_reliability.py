@@ -6,6 +6,7 @@ import http.server
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -218,6 +219,25 @@ def test_a_full_disk_at_the_export_names_the_file_and_leaves_nothing(tmp_path):
   assert result.stdout.split("EXIT 1")[1].split() == [".", ".."]  # no staging left
 
 
+def test_a_full_disk_or_a_read_only_workdir_at_the_start_names_the_file(tmp_path):
+  result = in_small_filesystem(textwrap.dedent(f"""
+      dd if=/dev/zero of=$DISK/filler bs=4k 2> /dev/null
+      {TRAIN} --steps 10 --workdir $DISK/full; echo "EXIT $?"
+      rm $DISK/filler; mkdir $DISK/run; mount -o remount,ro $DISK
+      {TRAIN} --steps 10 --workdir $DISK/run; echo "EXIT $?"
+      {TRAIN} --steps 10 --workdir $DISK/new; echo "EXIT $?"
+      """), megabytes=1)
+  assert result.stdout.count("EXIT 1") == 3, result.stdout + result.stderr
+  full, existing, new = result.stderr.strip().splitlines()
+  assert re.fullmatch(r"lbt_tf.train: error: could not write /\S+/full/(\.lock|config\.json) "
+                      r"\(No space left on device\); free some space and run the same "
+                      r"command again", full), full
+  assert re.fullmatch(r"lbt_tf.train: error: could not write /\S+/run/\.lock \(Read-only "
+                      r"file system\); it is on a read-only file system: choose a writable "
+                      r"--workdir", existing), existing
+  assert "/new/.lock (Read-only file system)" in new
+
+
 def test_sample_refuses_what_the_disk_cannot_hold_and_streams_the_rest(tmp_path):
   run = tmp_path / "run"
   assert train(run, "--steps", "10").returncode == 0
@@ -259,6 +279,26 @@ def test_unreadable_images_in_a_folder_are_named_and_skipped(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert "skipped 2 unreadable image file(s)" in result.stdout
   assert "cut.png" in result.stdout and "fake.jpg" in result.stdout
+
+
+@pytest.mark.parametrize("dataset, advice", [
+    ("mnist", "and copy {data_dir}/mnist here, or pass --data-dir"),
+    ("celeb_a", "or train on the images themselves with --dataset folder:PATH/img_align_celeba"),
+])
+def test_an_offline_tfds_dataset_fails_fast_with_its_advice_whole(tmp_path, dataset, advice):
+  """No network at all (a network namespace with none): TFDS would retry
+  for minutes; the run fails in one line at once, and however long the
+  path in it, the line ends with the whole advice."""
+  data_dir = tmp_path / ("a-long-data-directory-name-" * 8) / "tfds"
+  result = subprocess.run(
+      ["unshare", "-rn", sys.executable, "-m", "lbt_tf.train", "--dataset", dataset,
+       "--method", "gan", "--steps", "2", "--data-dir", str(data_dir),
+       "--workdir", str(tmp_path / "run")],
+      capture_output=True, text=True, timeout=120, env=clitools.environment())
+  line = one_error_line(result)
+  assert f"dataset {dataset} is not available (no network: cannot reach " in line
+  assert len(line) > 400 and line.endswith(advice.format(data_dir=data_dir)), line
+  assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("args, message", [
