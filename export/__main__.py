@@ -25,6 +25,10 @@ def main(argv=None):
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if args.version is not None and args.version < 1:
     parser.error("--version must be a positive integer")
+  try:  # sample and evaluate could not load what they cannot name
+    cli.refuse_glob_characters("--export-dir", args.export_dir)
+  except ValueError as e:
+    parser.error(str(e))
   try:
     config = config_lib.load(args.workdir)
   except ValueError as e:

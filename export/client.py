@@ -11,6 +11,7 @@ Both call the `sample` signature: num_samples int32 [] and seed int64 [].
 import argparse
 import json
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -36,12 +37,43 @@ def rest_noise_body(z) -> dict:
           "instances": [{"z": row} for row in np.asarray(z, np.float32).tolist()]}
 
 
+class ServerError(ValueError):
+  """The server answered, with an error: its own words, and what to check."""
+
+
+def server_error_text(body: bytes) -> str:
+  """TF Serving's error message from a reply body ({"error": "..."}), or
+  the body itself (its first 300 characters)."""
+  text = body.decode(errors="replace").strip()
+  try:
+    text = str(json.loads(text)["error"])
+  except (ValueError, KeyError, TypeError):
+    pass
+  return " ".join(text.split())[:300] or "an empty reply"
+
+
 def rest_predict(base_url, model, body, version=None, timeout=30) -> np.ndarray:
-  request = urllib.request.Request(
-      rest_url(base_url, model, version), data=json.dumps(body).encode(),
-      headers={"Content-Type": "application/json"})
-  with urllib.request.urlopen(request, timeout=timeout) as response:
-    reply = json.loads(response.read())
+  """The samples a REST predict call returns; ServerError when the server
+  answers with an error (a 4xx/5xx status, or a 200 whose body is
+  {"error": ...}), OSError when it cannot be reached."""
+  url = rest_url(base_url, model, version)
+  request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                   headers={"Content-Type": "application/json"})
+  try:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+      raw = response.read()
+  except urllib.error.HTTPError as e:  # it answered: say what it said
+    raise ServerError(f"the server answered {e.code} {e.reason} to {url}: "
+                      f"{server_error_text(e.read())}; check --model"
+                      f"{' and --version' if version is not None else ''}") from None
+  try:
+    reply = json.loads(raw)
+  except ValueError:
+    reply = None
+  if not isinstance(reply, dict) or "error" in reply or not (
+      "outputs" in reply or "predictions" in reply):
+    raise ServerError(f"the server at {url} answered without samples: "
+                      f"{server_error_text(raw)}")
   return np.asarray(reply.get("outputs", reply.get("predictions")))
 
 

@@ -12,20 +12,23 @@ from lbt_tf import checkpointing, metrics_csv
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
-  """Stops training when a loss becomes NaN or Inf and remembers which."""
+  """Stops training when a loss becomes NaN or Inf and remembers which:
+  `problem` says it in words, `losses` names them."""
 
   def __init__(self):
     super().__init__()
     self.problem = None
+    self.losses = []
 
   def on_train_batch_end(self, batch, logs=None):
-    for name, value in (logs or {}).items():
-      value = float(np.asarray(value))
-      if not math.isfinite(value):
-        step = checkpointing.step_of(self.model)
-        self.problem = f"{name} became {value} by step {step}"
-        self.model.stop_training = True
-        return
+    bad = {name: float(np.asarray(value)) for name, value in (logs or {}).items()}
+    bad = {name: value for name, value in bad.items() if not math.isfinite(value)}
+    if bad:
+      step = checkpointing.step_of(self.model)
+      self.losses = list(bad)
+      self.problem = (", ".join(f"{name} became {value}" for name, value in bad.items())
+                      + f" by step {step}")
+      self.model.stop_training = True
 
 
 class PeriodicCheckpoint(keras.callbacks.Callback):

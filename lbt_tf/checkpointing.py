@@ -52,6 +52,22 @@ def checkpoint_files(directory) -> list:
   return [prefix for _, prefix in sorted(found)]
 
 
+def prefix_step(prefix) -> int:
+  """N of a checkpoint prefix `.../ckpt-N`."""
+  return int(pathlib.Path(prefix).name.rsplit("-", 1)[1])
+
+
+def write_index(directory, files):
+  """TensorFlow's index of `directory`, listing every checkpoint in `files`
+  (prefixes, oldest first), each with its own time (its .index file's), so
+  that a `CheckpointManager` reading it prunes the old ones too: an index
+  without times makes the manager keep every checkpoint it lists forever."""
+  times = [pathlib.Path(f + ".index").stat().st_mtime for f in files]
+  tf.compat.v1.train.update_checkpoint_state(
+      str(directory), files[-1], all_model_checkpoint_paths=files,
+      all_model_checkpoint_timestamps=times, last_preserved_timestamp=min(times) - 1)
+
+
 def unique_aside(path: pathlib.Path, tag: str = "corrupt") -> str:
   """`path` + `.corrupt`, or `.corrupt-2`, `-3`, ...: the first name no
   earlier evidence uses."""
@@ -111,8 +127,7 @@ class Checkpointer:
         shutil.copyfile(state_file, aside)
         report(f"the checkpoint index {state_file} is damaged ({reason}); kept it "
                f"as {aside} and rebuilt it from the ckpt-* files")
-      tf.compat.v1.train.update_checkpoint_state(
-          str(self.directory), files[-1], all_model_checkpoint_paths=files)
+      write_index(self.directory, files)
     self.manager = tf.train.CheckpointManager(self.state, str(self.directory),
                                               max_to_keep=KEEP)
     if self.save_manager is None:
@@ -181,8 +196,7 @@ def set_aside(path) -> str:
       f.rename(f.with_name(f.name.replace(path.name, pathlib.Path(aside).name, 1)))
   remaining = checkpoint_files(path.parent)
   if remaining:
-    tf.compat.v1.train.update_checkpoint_state(str(path.parent), remaining[-1],
-                                     all_model_checkpoint_paths=remaining)
+    write_index(path.parent, remaining)
   else:
     (path.parent / STATE_FILE).unlink(missing_ok=True)
   return aside

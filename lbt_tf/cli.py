@@ -12,14 +12,41 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads
 
 
 def interrupt_on_signals():
-  """Ctrl-C (SIGINT) and SIGTERM (a scheduler's preemption, `kill`) both
-  raise KeyboardInterrupt, so training saves a checkpoint and stops. Also
-  when the process was started in the background, where SIGINT is ignored."""
+  """Ctrl-C (SIGINT), SIGTERM (a scheduler's preemption, `kill`) and SIGHUP
+  (a closed terminal, a dropped SSH session) all raise KeyboardInterrupt,
+  so training saves a checkpoint and stops. Also when the process was
+  started in the background, where SIGINT is ignored; a SIGHUP that is
+  ignored already (`nohup`) stays ignored. After a hangup the terminal is
+  gone: what was written to it goes to /dev/null instead, so that nothing
+  fails on the way to the checkpoint."""
   def interrupt(signum, frame):
-    del signum, frame
+    del frame
+    if signum == signal.SIGHUP:
+      detach_from_terminal()
     raise KeyboardInterrupt
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, interrupt)
+  if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, interrupt)
+
+
+def detach_from_terminal():
+  """Point stdout and stderr, where they are a terminal, at /dev/null."""
+  with open(os.devnull, "w") as devnull:
+    for fd in (1, 2):
+      if os.isatty(fd):
+        os.dup2(devnull.fileno(), fd)
+
+
+TENSORFLOW_GLOB = "*?["
+
+
+def refuse_glob_characters(flag: str, path) -> None:
+  """A one-line ValueError if TensorFlow would read `path` (a run directory,
+  a checkpoint or SavedModel folder) as a glob pattern."""
+  if any(char in str(path) for char in TENSORFLOW_GLOB):
+    raise ValueError(f"{flag} {path}: TensorFlow reads checkpoint and model paths as "
+                     "glob patterns, so they cannot contain *, ? or [")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -56,7 +83,10 @@ def quiet_native_stderr():
 
 
 def fail(prog: str, message) -> None:
-  print(f"{prog}: error: {message}", file=sys.stderr)
+  try:
+    print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
+  except OSError:  # no terminal left to say it on (a hangup)
+    pass
   sys.exit(1)
 
 

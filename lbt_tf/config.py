@@ -16,6 +16,7 @@ import pathlib
 import typing
 from typing import Tuple
 
+from lbt_tf import smoothing
 from lbt_tf.data import datasets
 from lbt_tf.estimators import ESTIMATORS
 from lbt_tf.methods import METHODS
@@ -99,7 +100,9 @@ class Config:
   estimator_beta1: float = setting(0.9, "estimator Adam beta1")
   # learning by teaching
   estimator_steps: int = setting(2, "M: real estimator steps per iteration")
-  unroll_steps: int = setting(5, "K: unrolled steps (unrolled-gan: of D)")
+  unroll_steps: int = setting(
+      5, "K: unrolled steps (unrolled-gan: of D; kde: the generator batches its kernel "
+         "is centred on, K x batch centres)")
   unroll_lr: float = setting(0.0, "learning rate of the K unrolled steps (0: estimator_lr)")
   stop_second_moment: bool = setting(
       True, "unrolled Adam: true (the authors' choice) holds each step's second moment "
@@ -165,7 +168,9 @@ class Config:
     return datasets.get(self.dataset)
 
   def validate(self):
-    """Raise ValueError with a one-line explanation of the first bad value."""
+    """Raise ValueError with a one-line explanation of the first bad value,
+    cross-field checks included; a 0 that means "derive it" (the bandwidths
+    on a mixture) is replaced by the value derived. Returns self."""
     dataset = datasets.get(self.dataset)
     METHODS.check(self.method)
     ESTIMATORS.check(self.estimator)
@@ -222,7 +227,26 @@ class Config:
       raise ValueError(f"--steps ({self.steps}) must be a multiple of "
                        f"--eval-every ({self.eval_every})")
     dataset.image_size(self.image_size)  # refuses a size the data cannot have
+    if dataset.is_image and self.fid_samples == 1:
+      raise ValueError("--fid-samples must be 0 (off) or at least 2: FID and KID "
+                       "compare covariances of features, which needs 2 samples or more")
+    self._resolve_bandwidths(dataset)
     return self
+
+  def _resolve_bandwidths(self, dataset: datasets.Dataset):
+    """Store the bandwidths a run will use in place of 0 ("from the
+    mixture", see `lbt_tf.smoothing`), so config.json says what was used;
+    refuse a schedule that cannot run."""
+    if not dataset.is_image:
+      self.bandwidth, self.final_bandwidth = smoothing.bandwidths(
+          self, datasets.data_info(self), kernel=self.estimator == "kde")
+    if self.anneal_steps and not (self.bandwidth > 0 and self.final_bandwidth > 0):
+      raise ValueError("--anneal-steps needs --bandwidth and --final-bandwidth on "
+                       f"{self.dataset} (there are no modes to derive them from)")
+    if self.anneal_steps and self.final_bandwidth > self.bandwidth:
+      raise ValueError(f"--final-bandwidth ({self.final_bandwidth:g}) is larger than "
+                       f"--bandwidth ({self.bandwidth:g}): the schedule shrinks the "
+                       "kernel, coarse to fine; give a final bandwidth at most the first")
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2)

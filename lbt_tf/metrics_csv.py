@@ -16,6 +16,8 @@ import os
 import pathlib
 from typing import List
 
+from lbt_tf.errors import cannot_write
+
 
 def _parse(value: str) -> float:
   return float(value) if value not in ("", None) else math.nan
@@ -68,8 +70,8 @@ def append_row(csv_path: pathlib.Path, row: dict):
   """Append `row` (rewriting the file if it brings a new column)."""
   try:
     _append_row(pathlib.Path(csv_path), row)
-  except OSError as e:  # a full disk: say which file
-    raise OSError(f"could not write {csv_path} ({e.strerror or e})") from None
+  except OSError as e:  # a full disk: say which file, and what to do
+    raise cannot_write(csv_path, e) from None
 
 
 def _append_row(csv_path: pathlib.Path, row: dict):

@@ -14,6 +14,8 @@ import os
 import pathlib
 import socket
 
+from lbt_tf.errors import cannot_write
+
 LOCK_FILE = ".lock"
 
 
@@ -30,8 +32,11 @@ class RunLock:
     self._fd = None
 
   def __enter__(self):
-    self.path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      self.path.parent.mkdir(parents=True, exist_ok=True)
+      fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:  # a read-only or full file system, no permission
+      raise cannot_write(self.path, e) from None
     try:
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -43,16 +48,23 @@ class RunLock:
     if previous:  # the lock is ours, so whoever wrote this has exited
       self.report(f"taking over {self.path.parent} from {previous}, which "
                   "ended without releasing it")
-    os.ftruncate(fd, 0)
-    started = datetime.datetime.now().isoformat(timespec="seconds")
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {started}".encode(), 0)
-    os.fsync(fd)
     self._fd = fd
+    started = datetime.datetime.now().isoformat(timespec="seconds")
+    try:
+      os.ftruncate(fd, 0)
+      os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {started}".encode(), 0)
+      os.fsync(fd)
+    except OSError as e:
+      self.__exit__()
+      raise cannot_write(self.path, e) from None
     return self
 
   def __exit__(self, *exc):
     if self._fd is not None:
-      os.ftruncate(self._fd, 0)  # a clean exit leaves nothing to take over
+      try:
+        os.ftruncate(self._fd, 0)  # a clean exit leaves nothing to take over
+      except OSError:
+        pass  # the lock is released all the same
       fcntl.flock(self._fd, fcntl.LOCK_UN)
       os.close(self._fd)
       self._fd = None

@@ -14,8 +14,10 @@ sqrt(s^2 - h^2): 87% of s at h = s / 2).
 """
 
 import dataclasses
+from typing import Tuple
 
-import tensorflow as tf
+# TensorFlow is imported where a schedule is evaluated: the defaults below
+# are plain Python, so validating a config stays light.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,21 +42,34 @@ class Schedule:
   def finest(self) -> float:
     return self.final if self.steps else self.start
 
-  def at(self, step, dtype=tf.float32):
-    """h after `step` iterations."""
+  def at(self, step, dtype=None):
+    """h after `step` iterations (a `dtype` tensor, float32 by default)."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    dtype = dtype or tf.float32
     if not self.steps or self.final == self.start:
       return tf.constant(self.start, dtype)
     progress = tf.minimum(tf.cast(step, dtype) / self.steps, 1.0)
     return self.start * tf.pow(tf.constant(self.final / self.start, dtype), progress)
 
 
-def from_config(config, data, kernel: bool = False) -> Schedule:
-  """The run's schedule. `kernel`: for a KDE, which always needs a bandwidth;
-  other estimators are smoothed only when --bandwidth or --anneal-steps asks."""
+def bandwidths(config, data, kernel: bool = False) -> Tuple[float, float]:
+  """(first, final) bandwidth of the run, 0s replaced by the defaults derived
+  from a mixture (`data`, a `datasets.DataInfo`) where they apply: always for
+  a KDE (`kernel`), and for other estimators when --anneal-steps asks for a
+  schedule; the final one only when annealing."""
   start, final, steps = config.bandwidth, config.final_bandwidth, config.anneal_steps
   if (kernel or steps) and data.mode_std is not None:  # a mixture
     start = start or max(data.mode_std, data.mode_spacing / 2)
-    final = final or data.mode_std / 2
+    if steps:
+      final = final or data.mode_std / 2
+  return start, final
+
+
+def from_config(config, data, kernel: bool = False) -> Schedule:
+  """The run's schedule. `kernel`: for a KDE, which always needs a bandwidth;
+  other estimators are smoothed only when --bandwidth or --anneal-steps asks."""
+  start, final = bandwidths(config, data, kernel)
   if kernel and not start:
     raise ValueError("--estimator kde needs --bandwidth on this data")
+  steps = config.anneal_steps
   return Schedule(start, final if steps else start, steps)

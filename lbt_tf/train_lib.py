@@ -14,8 +14,8 @@ import time
 import keras
 import tensorflow as tf
 
-from lbt_tf import callbacks, checkpointing, config as config_lib
-from lbt_tf import distributed, metrics_csv, plots, runlock
+from lbt_tf import callbacks, checkpointing, cli, config as config_lib
+from lbt_tf import distributed, errors, metrics_csv, plots, runlock
 from lbt_tf.data import datasets, image_data, mixtures
 from lbt_tf.errors import UserError
 from lbt_tf.export import generators, saved_model
@@ -49,33 +49,71 @@ def build_trainer(config: config_lib.Config):
   return METHODS.get(config.method).from_config(config, Parts(config, data))
 
 
-def check_workdir(config: config_lib.Config, workdir: pathlib.Path):
+def check_workdir(config: config_lib.Config, workdir: pathlib.Path) -> bool:
   """Refuse a `workdir` that holds another run, or something else (reads only).
 
-  The same settings resume (only --steps may change, to train longer);
-  different settings are refused so that no run is silently mixed with another.
+  The same settings resume (only --steps may change, to train longer, never
+  below the latest checkpoint); different settings are refused so that no
+  run is silently mixed with another. A run that never saved a checkpoint
+  holds no training: any settings may start it over, and True says so (see
+  `set_aside_earlier_start`), so a failed start never locks its directory.
   """
-  if any(char in str(workdir) for char in "*?["):
-    raise ValueError(f"--workdir {workdir}: TensorFlow reads checkpoint and model "
-                     "paths as glob patterns, so they cannot contain *, ? or [")
+  cli.refuse_glob_characters("--workdir", workdir)
   if (workdir / "config.json").exists():
+    saved = checkpointing.checkpoint_files(workdir / checkpointing.CHECKPOINT_DIR)
+    if not saved:  # whatever it was (even settings refused today), nothing is lost
+      try:
+        return bool(config.differences(config_lib.load(workdir)))
+      except ValueError:
+        return True
     differences = config.differences(config_lib.load(workdir))
     if differences:
       raise ValueError(
           f"{workdir} holds a run with other settings ({'; '.join(differences[:3])}"
           f"{'; ...' if len(differences) > 3 else ''}); resume it with --resume "
           "or choose a new --workdir")
+    latest = checkpointing.prefix_step(saved[-1])
+    if config.steps < latest:
+      raise ValueError(
+          f"--steps {config.steps} is below step {latest} of this run's latest "
+          f"checkpoint ({saved[-1]}); a run is never cut back: give --steps {latest} "
+          "or more, or choose a new --workdir")
   elif workdir.exists() and not workdir.is_dir():
     raise ValueError(f"{workdir} is a file, not a run directory")
   elif workdir.exists() and any(p.name != runlock.LOCK_FILE for p in workdir.iterdir()):
     raise ValueError(f"{workdir} is not empty and holds no lbt_tf run; "
                      "choose a new --workdir")
+  return False
+
+
+EARLIER_START = "earlier-start"
+
+
+def set_aside_earlier_start(workdir: pathlib.Path, report=print) -> pathlib.Path:
+  """Move what a start that never reached a checkpoint left in `workdir`
+  (its config.json, metrics.csv, logs, ...) into `workdir/earlier-start`
+  (`-2`, `-3`, ... if that is taken): the new run's files are its own, and
+  the earlier ones are kept as evidence. Call with the run's lock held."""
+  n = 1
+  while (aside := workdir / (EARLIER_START + (f"-{n}" if n > 1 else ""))).exists():
+    n += 1
+  aside.mkdir()
+  for path in workdir.iterdir():
+    if path.name != runlock.LOCK_FILE and not path.name.startswith(EARLIER_START):
+      path.rename(aside / path.name)
+  report(f"{workdir} held a start with other settings that never saved a "
+         f"checkpoint; starting over, its files moved to {aside}")
+  return aside
 
 
 def write_config(config: config_lib.Config, workdir: pathlib.Path):
   staging = workdir / "config.json.tmp"
-  staging.write_text(config.to_json())
-  staging.replace(workdir / "config.json")  # atomic: never a half-written config
+  try:
+    staging.write_text(config.to_json())
+    staging.replace(workdir / "config.json")  # atomic: never a half-written config
+  except OSError as e:
+    staging.unlink(missing_ok=True)
+    raise errors.cannot_write(workdir / "config.json", e) from None
 
 
 def load_data(config: config_lib.Config, report=print):
@@ -141,7 +179,9 @@ def train_and_evaluate(config: config_lib.Config, workdir, init_from=None,
     report(f"networks initialised from {prefix}")
   lock = runlock.RunLock(workdir, report) if chief else contextlib.nullcontext()
   with lock:
-    if chief:
+    if chief:  # checked again now that no other process can write there
+      if check_workdir(config, workdir):
+        set_aside_earlier_start(workdir, report)
       write_config(config, workdir)
     return _train_and_evaluate(config, workdir, trainer, checkpointer, data,
                                report, strategy, chief)
@@ -183,9 +223,8 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
     latest = checkpointer.manager.latest_checkpoint
     kept = (f"the last good checkpoint {latest} is kept" if latest
             else "no checkpoint had been saved yet")
-    raise TrainingDiverged(
-        f"training stopped: {guard.problem}; {kept}; try lower learning "
-        "rates (--generator-lr, --estimator-lr) or a larger --decoder-variance")
+    raise TrainingDiverged(f"training stopped: {guard.problem}; {kept}; "
+                           + divergence_advice(config, guard.losses))
   checkpointer.save_if_new()
 
   step = checkpointing.step_of(trainer)
@@ -222,6 +261,22 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
   return metrics
 
 
+# The learning rate of the network each loss trains.
+LOSS_LEARNING_RATES = {"g_loss": "--generator-lr", "d_loss": "--discriminator-lr",
+                       "f_E": "--estimator-lr", "f_G": "--estimator-lr",
+                       "reconstruction": "--generator-lr"}
+
+
+def divergence_advice(config: config_lib.Config, losses) -> str:
+  """What to change when `losses` became NaN or Inf: the learning rates of
+  the networks they train (and a VAE's decoder variance)."""
+  flags = sorted({LOSS_LEARNING_RATES.get(name, "--generator-lr") for name in losses})
+  advice = f"try a lower {' or '.join(flags) or '--generator-lr'}"
+  if config.estimator in ("vae", "iwae") and {"f_E", "f_G"} & set(losses):
+    advice += " or a larger --decoder-variance"
+  return advice
+
+
 def write_json(path: pathlib.Path, values: dict):
   """Write `values` as JSON through a temporary file: a kill leaves the old
   file or the new one, never half of one."""
@@ -231,7 +286,7 @@ def write_json(path: pathlib.Path, values: dict):
     staging.replace(path)
   except OSError as e:
     staging.unlink(missing_ok=True)
-    raise OSError(f"could not write {path} ({e.strerror or e})") from None
+    raise errors.cannot_write(path, e) from None
 
 
 def previous_export(base, step):

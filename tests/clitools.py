@@ -50,3 +50,33 @@ def train_until_checkpoint(workdir, run_args, until_step, *extra):
       pytest.fail(f"no checkpoint at step {until_step}: {process.communicate()[1][-2000:]}")
     time.sleep(0.2)
   return process
+
+
+# Runs a command line with its address space (`ulimit -v`) limited to what
+# TensorFlow's start-up maps plus a headroom: the process itself measures
+# its size once TensorFlow is loaded and its thread pools are up, so the
+# limit means the same on any machine. Two threads per pool and two malloc
+# arenas keep that size from growing with the number of cores.
+MEMORY_LIMITED = """
+import os, resource, runpy, sys
+saved = os.dup(2)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # TensorFlow's native start-up logs
+import tensorflow as tf
+tf.reduce_sum(tf.random.normal([64, 64]) @ tf.random.normal([64, 64])).numpy()
+os.dup2(saved, 2)
+size = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+limit = size + int(sys.argv[1]) * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+module, sys.argv = sys.argv[2], [sys.argv[2]] + sys.argv[3:]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+FEW_THREADS = {"MALLOC_ARENA_MAX": "2", "TF_NUM_INTEROP_THREADS": "2",
+               "TF_NUM_INTRAOP_THREADS": "2"}
+
+
+def run_with_memory_limit(headroom_mb: int, module, *args, timeout=600):
+  """`python -m module args` allowed `headroom_mb` MiB of address space
+  beyond TensorFlow's own start-up."""
+  return subprocess.run([sys.executable, "-c", MEMORY_LIMITED, str(headroom_mb), module,
+                         *map(str, args)], capture_output=True, text=True,
+                        timeout=timeout, env=environment(FEW_THREADS))

@@ -1,9 +1,16 @@
 """Resuming, fine-tuning and never losing work: real processes, real kills,
 real corruption, real divergence."""
 
+import fcntl
 import json
 import os
+import pty
+import select
 import signal
+import subprocess
+import sys
+import termios
+import time
 
 import numpy as np
 import pytest
@@ -75,7 +82,11 @@ def test_sigkill_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
   process = clitools.train_until_checkpoint(workdir, RUN, 30)
   os.kill(process.pid, signal.SIGKILL)
   process.wait()
-  saved = latest_step(workdir)
+  # The newest complete checkpoint, found from its files as the run finds it:
+  # a kill between writing ckpt-N and updating the index (a loaded machine
+  # makes that window wide) leaves ckpt-N whole, and the run resumes from it.
+  saved = max(clitools.checkpoint_steps(workdir))
+  assert saved >= 30
 
   result = clitools.run("lbt_tf.train", "--workdir", workdir, "--resume",
                         "--steps", saved + 10)
@@ -88,10 +99,10 @@ def test_sigkill_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
   assert steps == sorted(set(steps)) and steps[-1] == saved + 10
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(tmp_path, signum):
-  """Ctrl-C, or a scheduler's SIGTERM, also when started in the background
-  (where SIGINT would be ignored)."""
+  """Ctrl-C, a scheduler's SIGTERM or a hangup, also when started in the
+  background (where SIGINT would be ignored)."""
   workdir = tmp_path / "interrupted"
   process = clitools.train_until_checkpoint(workdir, RUN, 20)
   process.send_signal(signum)
@@ -103,6 +114,46 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_says_how_to_resume(tmp_path, s
   assert lines[0] == (f"lbt_tf.train: error: interrupted at step {step}; saved "
                       f"{workdir / 'checkpoints' / f'ckpt-{step}'}; run the same "
                       "command to resume")
+
+
+def test_a_closed_terminal_saves_a_checkpoint(tmp_path):
+  """Training in a terminal that closes (a dropped SSH session): the kernel
+  sends SIGHUP, and the run saves its state at that step before it ends
+  (periodic checkpoints are too far apart to have saved anything), though
+  the terminal it would report to is gone."""
+  workdir = tmp_path / "hangup"
+  main, terminal = pty.openpty()
+  process = subprocess.Popen(
+      [sys.executable, "-m", "lbt_tf.train", "--workdir", str(workdir), *RUN,
+       "--method", "gan", "--steps", "100000", "--checkpoint-every", "100000"],
+      stdin=terminal, stdout=terminal, stderr=terminal, env=clitools.environment(),
+      start_new_session=True,  # its own session, with the pty as its terminal:
+      preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+  os.close(terminal)
+  output, deadline = b"", time.time() + 300
+  while len((workdir / "metrics.csv").read_text().splitlines()
+            if (workdir / "metrics.csv").exists() else []) < 2:  # it trains
+    assert time.time() < deadline and process.poll() is None, output[-2000:]
+    if select.select([main], [], [], 0.2)[0]:  # what it shows on its terminal
+      output += os.read(main, 65536)
+  os.close(main)  # the terminal goes away
+  assert process.wait(timeout=120) == 1  # stopped by the hangup, through the save
+  (step,) = checkpointing.checkpoint_files(workdir / "checkpoints")  # whole: index and data
+  assert checkpointing.prefix_step(step) >= 10
+
+
+def test_steps_below_the_latest_checkpoint_are_refused_and_nothing_changes(finished_run):
+  """--resume --steps 20 on a run at step 40 would record steps 20 for a
+  run trained to 40: refused, config.json untouched."""
+  before = {p: p.read_bytes() for p in finished_run.rglob("*") if p.is_file()}
+  result = clitools.run("lbt_tf.train", "--workdir", finished_run, "--resume",
+                        "--steps", "20")
+  assert one_error_line(result) == (
+      f"lbt_tf.train: error: --steps 20 is below step 40 of this run's latest checkpoint "
+      f"({finished_run / 'checkpoints' / 'ckpt-40'}); a run is never cut back: give "
+      "--steps 40 or more, or choose a new --workdir")
+  after = {p: p.read_bytes() for p in finished_run.rglob("*") if p.is_file()}
+  assert after == before
 
 
 def test_a_corrupted_latest_checkpoint_is_reported_and_the_previous_used(finished_run, tmp_path):

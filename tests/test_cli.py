@@ -1,6 +1,7 @@
 """The command lines end to end, in real processes."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -91,6 +92,24 @@ def test_a_workdir_tensorflow_would_read_as_a_pattern_is_refused(tmp_path):
     (["--steps", "1000", "--eval-every", "300"], "must be a multiple of --eval-every"),
     (["--num-modes", "10", "--layout", "grid", "--steps", "10", "--eval-every", "10"],
      "square number of modes"),
+    # settings that would start and then fail, or train nothing (issue 25, cases 1-3)
+    (["--dataset", "stacked_digits", "--fid-samples", "1"],
+     "--fid-samples must be 0 (off) or at least 2"),
+    (["--method", "lbt", "--estimator", "vae", "--unroll-steps", "0"],
+     "--unroll-steps 0 teaches nothing: the generator's teaching gradient flows through "
+     "the K estimator steps, so with K = 0 it is exactly zero; give K >= 1"),
+    (["--method", "lbt-gan", "--estimator", "flow", "--unroll-steps", "0",
+      "--hypergradient", "implicit"], "exactly zero and lbt-gan is a plain GAN"),
+    (["--method", "lbt", "--estimator", "kde", "--unroll-steps", "0"],
+     "--estimator kde is fitted to K batches of generator samples (--unroll-steps K: "
+     "K x --batch-size centres); K must be at least 1"),
+    (["--method", "unrolled-gan", "--unroll-steps", "0"],
+     "--method unrolled-gan with --unroll-steps 0 is the plain GAN; use --method gan"),
+    (["--final-bandwidth", "0.5", "--bandwidth", "0.1"],
+     "--final-bandwidth (0.5) is larger than --bandwidth (0.1): the schedule shrinks"),
+    (["--final-bandwidth", "0.5"], "is larger than --bandwidth (0.382683)"),
+    (["--dataset", "stacked_digits", "--method", "lbt", "--anneal-steps", "100"],
+     "--anneal-steps needs --bandwidth and --final-bandwidth on stacked_digits"),
 ])
 def test_bad_arguments_fail_in_one_line(tmp_path, args, expected):
   result = run("lbt_tf.train", "--workdir", str(tmp_path / "w"), *args)
@@ -101,9 +120,24 @@ def test_bad_arguments_fail_in_one_line(tmp_path, args, expected):
   assert not (tmp_path / "w").exists()  # nothing written
 
 
+def test_config_json_holds_the_bandwidths_the_run_used(trained_run):
+  """--bandwidth 0 and --final-bandwidth 0 mean "from the mixture": the ring's
+  kernel goes from half the distance between neighbouring modes (sin(pi/8))
+  to half their std, and config.json says so."""
+  workdir, _ = trained_run
+  config = json.loads((workdir / "config.json").read_text())
+  assert config["estimator"] == "kde" and config["anneal_steps"] == 3000
+  assert config["bandwidth"] == pytest.approx(math.sin(math.pi / 8))
+  assert config["final_bandwidth"] == pytest.approx(0.05)
+
+
 def test_rerunning_a_finished_run_changes_nothing(trained_run):
+  """Also when its config.json was written before the bandwidths were stored
+  as used (0.0: "from the mixture"): that is the same run."""
   workdir, _ = trained_run
   before = (workdir / "config.json").read_text()
+  older = dict(json.loads(before), bandwidth=0.0, final_bandwidth=0.0)
+  (workdir / "config.json").write_text(json.dumps(older, indent=2))
   result = run("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "resuming from the checkpoint at step 20" in result.stdout

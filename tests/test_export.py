@@ -2,9 +2,11 @@
 requests checked against real SavedModels."""
 
 import hashlib
+import http.server
 import json
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -166,3 +168,58 @@ def test_sample_cli_on_a_bad_model_directory_fails_in_one_line(tmp_path, bad):
   assert result.returncode == 1 and len(lines) == 1, result.stderr[-2000:]
   assert lines[0].startswith("lbt_tf.sample: error: ") and str(model) in lines[0]
   assert not (tmp_path / "x.npy").exists()
+
+
+def test_export_refuses_a_base_that_tensorflow_would_read_as_a_pattern(run_dir, tmp_path):
+  """sample and evaluate could not load BASE[x]/1 (TensorFlow globs it):
+  refused like train refuses such a --workdir, before anything is written."""
+  base = tmp_path / "base[x]"
+  result = clitools.run("lbt_tf.export", "--workdir", run_dir, "--export-dir", base)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode != 0 and len(lines) == 1, result.stderr[-2000:]
+  assert f"--export-dir {base}: TensorFlow reads checkpoint and model paths as glob " \
+         "patterns, so they cannot contain *, ? or [" in lines[0]
+  assert not base.exists()
+
+
+class FakeServing(http.server.BaseHTTPRequestHandler):
+  """Answers as TF Serving does: 404 with its error body for an unknown
+  model, and for `lbt_generator` a 200 whose body is an error."""
+
+  def do_POST(self):  # pylint: disable=invalid-name
+    self.rfile.read(int(self.headers["Content-Length"]))
+    if "/models/lbt_generator" in self.path:
+      status, body = 200, {"error": "Expected exactly one of 'instances' or 'inputs'"}
+    else:
+      status, body = 404, {"error": "Servable not found for request: Latest(wrong_name)"}
+    payload = json.dumps(body).encode()
+    self.send_response(status)
+    self.send_header("Content-Type", "application/json")
+    self.send_header("Content-Length", str(len(payload)))
+    self.end_headers()
+    self.wfile.write(payload)
+
+  def log_message(self, *args):  # quiet
+    del args
+
+
+@pytest.fixture
+def serving():
+  server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
+  threading.Thread(target=server.serve_forever, daemon=True).start()
+  yield f"http://127.0.0.1:{server.server_address[1]}"
+  server.shutdown()
+
+
+def test_the_serving_client_says_what_the_server_answered(serving):
+  wrong = clitools.run("lbt_tf.export.client", "--rest", serving, "--model", "wrong_name",
+                       env={"NO_PROXY": "127.0.0.1"})
+  assert wrong.returncode == 1 and wrong.stderr.strip().splitlines() == [
+      f"lbt_tf.export.client: error: the server answered 404 Not Found to "
+      f"{serving}/v1/models/wrong_name:predict: Servable not found for request: "
+      "Latest(wrong_name); check --model"]
+  erred = clitools.run("lbt_tf.export.client", "--rest", serving,
+                       env={"NO_PROXY": "127.0.0.1"})
+  assert erred.returncode == 1 and erred.stderr.strip().splitlines() == [
+      f"lbt_tf.export.client: error: the server at {serving}/v1/models/lbt_generator:predict "
+      "answered without samples: Expected exactly one of 'instances' or 'inputs'"]

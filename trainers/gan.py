@@ -135,6 +135,12 @@ class UnrolledGAN(GAN):
   def settings(cls, config) -> dict:
     return dict(super().settings(config), stop_second_moment=config.stop_second_moment)
 
+  @classmethod
+  def refuse(cls, config, data):
+    if config.unroll_steps < 1:
+      raise ValueError("--method unrolled-gan with --unroll-steps 0 is the plain GAN; "
+                       "use --method gan, or give K >= 1")
+
   def discriminator_fit_loss(self, real):
     """D's own loss under parameters psi, on `real` and one step's fake batch."""
     def fit_loss(psi, step_inputs):

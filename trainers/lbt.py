@@ -120,6 +120,17 @@ class LBT(GenerativeTrainer):
       raise ValueError("--teaching-warmup needs LBT-GAN's discriminator term: LBT "
                        "alone would train nothing before it; use --method lbt-gan "
                        "or --teaching-warmup 0")
+    if config.unroll_steps >= 1:
+      return
+    if estimators.ESTIMATORS.get(config.estimator).closed_form:
+      raise ValueError(f"--estimator {config.estimator} is fitted to K batches of "
+                       "generator samples (--unroll-steps K: K x --batch-size centres); "
+                       "K must be at least 1")
+    raise ValueError(
+        "--unroll-steps 0 teaches nothing: the generator's teaching gradient flows "
+        "through the K estimator steps, so with K = 0 it is exactly zero"
+        + (f" and {config.method} is a plain GAN" if cls.adversarial else "")
+        + "; give K >= 1 (the paper: 5)")
 
   # -- the warm-up's phase: the step is traced for one phase at a time ---------
 

@@ -71,10 +71,9 @@ def tfds_images(name: str, split: str = "train", data_dir=None,
                 download: bool = True) -> tf.data.Dataset:
   """A TFDS image dataset (its "image" feature, and "label" if it has one),
   as floats in [0, 1]; centre-cropped and/or resized to image_size."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  try:
-    dataset = tfds.load(name, split=split, data_dir=data_dir, download=download,
-                        shuffle_files=False)
+  from lbt_tf.data import tfds_download  # pylint: disable=g-import-not-at-top
+  try:  # offline, a download fails at once (tfds_download.Offline)
+    dataset = tfds_download.load(name, split, data_dir, download)
   except Exception as e:  # pylint: disable=broad-except
     # TFDS raises many kinds (AssertionError, DatasetNotFoundError, network
     # and checksum errors): all mean "not available here".
