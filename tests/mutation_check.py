@@ -92,9 +92,9 @@ MUTATIONS = [
         "            - dim * (tf.math.log(h)",
         KDE_TESTS),
     Mutation(
-        "e2-kde-exponent-over-h-not-h-squared", "lbt_tf/estimators/kde.py",
-        "    return (tf.reduce_logsumexp(-0.5 * tf.maximum(d2, 0.0) / tf.square(h), axis=1)",
-        "    return (tf.reduce_logsumexp(-0.5 * tf.maximum(d2, 0.0) / h, axis=1)  # MUTATION",
+        "e2-kde-a-wider-kernel-than-its-bandwidth", "lbt_tf/estimators/kde.py",
+        "    h = tf.cast(h, x.dtype)\n",
+        "    h = tf.cast(h, x.dtype) * 1.5  # MUTATION: not the schedule's bandwidth\n",
         KDE_TESTS),
     Mutation(
         "e3-kde-bandwidth-of-the-wrong-step", "lbt_tf/estimators/kde.py",
@@ -106,6 +106,12 @@ MUTATIONS = [
         '      "intra_mode_kl": float(per_mode.mean()),',
         '      "intra_mode_kl": float(np.mean(fitted)) if fitted else float("nan"),  # MUTATION',
         ("tests/test_mixture_metrics.py",)),
+    Mutation(
+        "f2-old-runs-kl-shown-as-the-all-mode-kl", "lbt_tf/comparison.py",
+        "  if not old:\n    return metrics\n",
+        "  if True:  # MUTATION: an old run's fitted-modes KL under the all-mode name\n"
+        "    return metrics\n",
+        ("tests/test_comparison.py::test_a_run_recorded_before_the_all_mode_kl_shows_its_kl_as_the_fitted_one",)),
     Mutation(
         "g-stop-second-moment-ignored", "lbt_tf/unroll.py",
         "                float(optimizer.epsilon), stop_second_moment)",
