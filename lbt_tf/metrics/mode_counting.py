@@ -16,6 +16,8 @@ import pathlib
 import keras
 import numpy as np
 
+from lbt_tf.data import image_data
+
 NUM_MODES = 1000
 EVAL_SAMPLES = 26_000  # the paper's
 
@@ -116,14 +118,12 @@ def real_data_floor(classifier: keras.Model, images, labels, stacked: bool,
   replacement), counted by `classifier`. A perfect generator scores about
   this; the gap to 0 is the classifier's errors plus finite sampling
   (`uniform_kl_floor`)."""
-  rng = np.random.default_rng(seed)
-  if stacked:
-    picks = rng.integers(len(images), size=(num_samples, 3))
-    real = np.stack([images[picks[:, c]] for c in range(3)], -1).astype(np.float32) / 255.0
-    modes = stacked_modes(classifier, real)
+  if stacked:  # the training set's own recipe, on held-out items
+    real, _ = image_data.stack_digits(images, labels, num_samples, seed)
+    modes = stacked_modes(classifier, real.astype(np.float32) / 255.0)
     num_modes = NUM_MODES
   else:
-    picks = rng.integers(len(images), size=num_samples)
+    picks = np.random.default_rng(seed).integers(len(images), size=num_samples)
     real = images[picks].astype(np.float32)[..., None] / 255.0
     modes = np.argmax(classifier.predict(real, batch_size=1000, verbose=0), -1)
     num_modes = 10
