@@ -22,6 +22,8 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+KERNEL = {"method": "lbt-gan", "estimator": "kde", "bandwidth": 7.0,
+          "final_bandwidth": 1.0, "anneal_steps": 1000}
 ROWS = {
     "gan": {"method": "gan"},
     "pacgan": {"method": "pacgan"},
@@ -30,6 +32,11 @@ ROWS = {
     "lbt-gan, VAE (authors' M = 15, K = 5)": {"method": "lbt-gan"},
     "lbt-gan, VAE, M = 3": {"method": "lbt-gan", "estimator_steps": 3},
     "lbt-gan, VAE, truncated T = 1": {"method": "lbt-gan", "hypergradient": "truncated"},
+    # The kernel teacher on flattened pixels: no estimator, no unroll; its
+    # centres are K = 5 batches of generator samples (the bandwidths do not
+    # change the cost).
+    "lbt-gan, kernel on pixels (K = 5)": KERNEL,
+    "lbt-gan, kernel on pixels (K = 1)": dict(KERNEL, unroll_steps=1),
 }
 
 

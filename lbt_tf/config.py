@@ -226,6 +226,10 @@ class Config:
     if self.steps % self.eval_period:
       raise ValueError(f"--steps ({self.steps}) must be a multiple of "
                        f"--eval-every ({self.eval_every})")
+    if self.method == "lbt-gan" and self.teaching_warmup >= self.steps:
+      raise ValueError(f"--teaching-warmup ({self.teaching_warmup}) is not below --steps "
+                       f"({self.steps}): the run would end before LBT-GAN teaches (a plain "
+                       "GAN); give more --steps or a shorter --teaching-warmup (0: from the start)")
     dataset.image_size(self.image_size)  # refuses a size the data cannot have
     if dataset.is_image and self.fid_samples == 1:
       raise ValueError("--fid-samples must be 0 (off) or at least 2: FID and KID "
@@ -240,6 +244,12 @@ class Config:
     if not dataset.is_image:
       self.bandwidth, self.final_bandwidth = smoothing.bandwidths(
           self, datasets.data_info(self), kernel=self.estimator == "kde")
+    elif (self.estimator == "kde" and self.method in ("lbt", "lbt-gan", "estimator")
+          and not self.bandwidth):
+      raise ValueError(f"--estimator kde on {self.dataset} needs --bandwidth (each pixel's "
+                       "kernel std, pixels in [0, 1]): images have no modes to derive it "
+                       "from; `python -m lbt_tf.smoothing --dataset "
+                       f"{self.dataset}` measures their nearest-neighbour distances")
     if self.anneal_steps and not (self.bandwidth > 0 and self.final_bandwidth > 0):
       raise ValueError("--anneal-steps needs --bandwidth and --final-bandwidth on "
                        f"{self.dataset} (there are no modes to derive them from)")

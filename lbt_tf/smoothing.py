@@ -73,3 +73,66 @@ def from_config(config, data, kernel: bool = False) -> Schedule:
     raise ValueError("--estimator kde needs --bandwidth on this data")
   steps = config.anneal_steps
   return Schedule(start, final if steps else start, steps)
+
+
+def image_scales(pixels, centres: int = 320, queries: int = 64, seed: int = 0) -> dict:
+  """The bandwidths at which a kernel on flattened images changes regime.
+
+  Images have no mode spacing to derive a bandwidth from, so it is read
+  off the data's own distances: `queries` real images against `centres`
+  others (as a KDE teacher's real batch against its K x batch generator
+  samples, for a generator that matched the data), pixels in [0, 1].
+  With d1 <= d2 <= ... a query's distances to the centres, the kernel
+  weights exp(-d^2 / (2 h^2)) give
+
+    coarse   sqrt(median std_j(d_j^2) / 2): most centres share each real
+             image's pull (a start for the coarse-to-fine schedule);
+    fine     sqrt(median(d2^2 - d1^2) / 2): the nearest centre weighs e
+             times the next; well below it each real image pulls only its
+             nearest sample (implicit maximum likelihood estimation);
+    nearest  median d1, in pixel units (for scale).
+
+  pixels: [n, ...] uint8 or float in [0, 1], n >= centres + queries.
+  Returns those three floats.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  pixels = np.asarray(pixels)
+  if len(pixels) < centres + queries:
+    raise ValueError(f"need at least {centres + queries} images, got {len(pixels)}")
+  scale = 255.0 if pixels.dtype == np.uint8 else 1.0
+  rows = np.random.default_rng(seed).choice(len(pixels), centres + queries, replace=False)
+  x = pixels[rows].reshape(len(rows), -1).astype(np.float64) / scale
+  q, c = x[:queries], x[queries:]
+  d2 = np.maximum((q ** 2).sum(1)[:, None] - 2 * q @ c.T + (c ** 2).sum(1)[None], 0)
+  d2.sort(axis=1)
+  return {"coarse": float(np.sqrt(np.median(d2.std(axis=1)) / 2)),
+          "fine": float(np.sqrt(np.median(d2[:, 1] - d2[:, 0]) / 2)),
+          "nearest": float(np.median(np.sqrt(d2[:, 0])))}
+
+
+def main(argv=None):
+  """python -m lbt_tf.smoothing --dataset NAME: print `image_scales` of its
+  training images, with the preset's K x batch centres."""
+  import argparse  # pylint: disable=g-import-not-at-top
+  from lbt_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  from lbt_tf.data import image_data  # pylint: disable=g-import-not-at-top
+  parser = argparse.ArgumentParser(description=main.__doc__)
+  parser.add_argument("--dataset", required=True)
+  parser.add_argument("--data-dir", default="")
+  parser.add_argument("--seed", type=int, default=0)
+  args = parser.parse_args(argv)
+  config = config_lib.make_config(args.dataset, {"data_dir": args.data_dir})
+  if not config.data.is_image:
+    raise SystemExit(f"{args.dataset} is not an image dataset: its bandwidths come "
+                     "from the mixture (see this module's docstring)")
+  images = image_data.load(config.data, config.data_dir, config.image_size).images
+  centres = config.batch_size * config.unroll_steps
+  scales = image_scales(images, centres, config.batch_size, args.seed)
+  print(f"{args.dataset}: {config.batch_size} real images against {centres} others "
+        f"(batch x K), pixels in [0, 1]: nearest distance {scales['nearest']:.2f}; "
+        f"--bandwidth {scales['coarse']:.2f} (coarse) to --final-bandwidth "
+        f"{scales['fine']:.2f} (nearest weighs e x the next) or below")
+
+
+if __name__ == "__main__":
+  main()

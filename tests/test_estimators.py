@@ -219,3 +219,21 @@ def test_kde_is_the_mean_of_gaussian_kernels_and_its_bandwidth_anneals():
   assert [float(kde.bandwidth_at(s)) for s in (0, 50, 100, 1000)] == pytest.approx(
       [0.2, 0.2 * 0.1 ** 0.5, 0.02, 0.02])
   assert float(KernelDensity(0.3).bandwidth_at(10_000)) == pytest.approx(0.3)
+
+
+def test_a_kde_of_images_is_the_kde_of_their_flattened_pixels():
+  """One kernel over all H x W x C pixels (not per row or channel), and
+  kept centres sample back to image shape."""
+  rng = np.random.default_rng(1)
+  centers, x = rng.uniform(size=(6, 4, 3, 2)), rng.uniform(size=(5, 4, 3, 2))
+  kde = KernelDensity(0.5, dtype="float64", kept_centers=6, data_shape=(4, 3, 2))
+  got = float(kde.mean_log_likelihood(kde.fit(tf.constant(centers)), tf.constant(x), None))
+  d2 = ((x.reshape(5, 1, -1) - centers.reshape(1, 6, -1)) ** 2).sum(-1)
+  expected = np.mean(np.log(np.mean(np.exp(-d2 / (2 * 0.25)), 1))
+                     - 24 * np.log(0.5 * np.sqrt(2 * np.pi)))
+  assert got == pytest.approx(expected, rel=1e-10)
+  kde.keep(tf.constant(centers))
+  samples = kde.sample(tf.constant(rng.normal(size=(3, kde.sampler_noise_dim)))).numpy()
+  assert samples.shape == (3, 4, 3, 2)
+  nearest = ((samples.reshape(3, 1, -1) - centers.reshape(1, 6, -1)) ** 2).sum(-1).min(1)
+  assert np.all(nearest < 24 * 9 * 0.25)  # within 3 kernel stds of a kept centre

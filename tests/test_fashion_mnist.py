@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from lbt_tf import config as config_lib
+from lbt_tf import config as config_lib, smoothing
 from lbt_tf.data import datasets, fashion_mnist, image_data
 from lbt_tf.metrics import mode_counting, scoring
 from tests import clitools
@@ -141,9 +141,12 @@ TINY = ["--steps", "20", "--eval-every", "10", "--batch-size", "16",
     # small VAE (the preset's 1000-400 VAE traces for minutes).
     ("lbt-gan", ["--teaching-warmup", "10", "--estimator-units", "64,32",
                  "--latent-dim", "8", "--estimator-steps", "2", "--unroll-steps", "2"]),
+    # The kernel teacher on flattened pixels, its bandwidth annealed.
+    ("lbt-gan", ["--teaching-warmup", "10", "--estimator", "kde", "--bandwidth", "6",
+                 "--final-bandwidth", "1", "--anneal-steps", "20", "--unroll-steps", "2"]),
 ])
 def test_training_on_real_stacked_fashion_mnist_pixels(tmp_path, cache, method, extra):
-  workdir = tmp_path / method
+  workdir = tmp_path / "run"
   result = clitools.run("lbt_tf.train", "--dataset", "stacked_fashion_mnist",
                         "--method", method, "--workdir", workdir, *TINY, *extra,
                         env={"LBT_TF_CACHE": str(cache)})
@@ -161,3 +164,19 @@ def test_training_on_real_stacked_fashion_mnist_pixels(tmp_path, cache, method, 
     warm, taught = (dict(zip(header, row.split(","))) for row in rows[1:3])
     assert float(warm["f_G"]) == 0.0  # no teaching during the warm-up
     assert float(taught["f_G"]) != 0.0
+
+
+@pytestmark_real
+def test_image_bandwidths_are_read_off_the_datas_distances():
+  """`python -m lbt_tf.smoothing`: the coarse bandwidth (most centres share
+  a real image's pull) above the fine one (the nearest weighs e x the
+  next); uint8 pixels read as [0, 1] floats."""
+  result = clitools.run("lbt_tf.smoothing", "--dataset", "fashion_mnist")
+  assert result.returncode == 0, result.stderr[-2000:]
+  line = result.stdout.strip().splitlines()[-1]
+  assert line.startswith("fashion_mnist: 512 real images against 2560 others")  # the preset's
+  pixels, _ = fashion_mnist.load("train")
+  scales = smoothing.image_scales(pixels[:2000])
+  assert scales == pytest.approx(smoothing.image_scales(pixels[:2000] / 255.0))
+  assert 0 < scales["fine"] < scales["coarse"] and scales["nearest"] > 0
+  assert f"--bandwidth {smoothing.image_scales(pixels, 2560, 512)['coarse']:.2f}" in line

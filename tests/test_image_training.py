@@ -89,14 +89,18 @@ def test_evaluate_rescores_the_exported_image_generator(stacked_digits_run, cach
 
 
 def test_celeb_a_under_mock_data_end_to_end(tmp_path, cache):
-  """`--dataset celeb_a --steps 2` with TFDS mock data, at a CPU-sized batch.
+  """`--dataset celeb_a --steps 4` with TFDS mock data, at a CPU-sized batch,
+  through both phases of LBT-GAN.
 
   No InceptionV3 weights can be downloaded here: the run says FID is off
   and why, and still finishes."""
   workdir = tmp_path / "celeb_a"
   result = clitools.run(
       "tests.mock_tfds_main", "lbt_tf.train", "--dataset", "celeb_a",
-      "--steps", "2", "--batch-size", "8", "--eval-samples", "16",
+      "--steps", "4", "--eval-every", "2", "--batch-size", "8", "--eval-samples", "16",
+      # two warm-up (GAN) iterations, then two LBT-GAN iterations, with a small VAE
+      "--teaching-warmup", "2", "--estimator-units", "64,32", "--latent-dim", "8",
+      "--estimator-steps", "1", "--unroll-steps", "1",
       "--final-eval-samples", "16", "--fid-samples", "16",
       "--inception-weights", str(tmp_path / "no-such-weights.h5"),
       "--workdir", workdir, env=dict(cache, MOCK_EXAMPLES="20"))
@@ -176,8 +180,14 @@ def test_image_networks_for_every_image_method():
 def test_image_settings_fail_with_one_clear_line():
   with pytest.raises(ValueError, match="2-D mixtures only"):
     train_lib.check(config_lib.make_config("stacked_digits", {"method": "veegan"}))
-  with pytest.raises(ValueError, match="models 2-D points only; on images choose vae or iwae"):
+  with pytest.raises(ValueError, match="models 2-D points only; on images choose vae, iwae or kde"):
     train_lib.check(config_lib.make_config("stacked_digits", {"estimator": "flow"}))
+  with pytest.raises(ValueError, match=r"--estimator kde on stacked_digits needs --bandwidth "
+                     r"\(each pixel's kernel std.*python -m lbt_tf.smoothing"):
+    config_lib.make_config("stacked_digits", {"estimator": "kde"})
+  with pytest.raises(ValueError, match=r"--teaching-warmup \(500\) is not below --steps "
+                     r"\(500\): the run would end before LBT-GAN teaches"):
+    config_lib.make_config("stacked_fashion_mnist", {"steps": 500})
   with pytest.raises(ValueError, match="unknown dataset 'celeba'.*folder:PATH"):
     config_lib.make_config("celeba", {})
   with pytest.raises(ValueError, match="8x8"):
@@ -187,7 +197,8 @@ def test_image_settings_fail_with_one_clear_line():
 
 
 def test_folder_dataset_name_and_short_runs():
-  config = config_lib.make_config("folder:/data/img_align_celeba", {"steps": 2})
+  config = config_lib.make_config("folder:/data/img_align_celeba",
+                                  {"steps": 2, "method": "gan"})
   assert config.dataset == "folder" and config.data_dir == "/data/img_align_celeba"
   assert (config.eval_period, config.checkpoint_period, config.execution_steps) == (2, 2, 2)
   assert config.eval_every == 5000  # the preset's, kept: a longer run uses it

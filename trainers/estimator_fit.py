@@ -70,7 +70,7 @@ class EstimatorFit(GenerativeTrainer):
       # would cost (M x batch)^2 kernel evaluations.
       first_batch = tf.split(real, self.estimator_steps)[0]
       self.f_E_tracker.update_state(self.estimator.mean_score(first_batch, self.seed_generator))
-      self.estimator.centers.assign(replicas.all_rows(real))
+      self.estimator.keep(replicas.all_rows(real))
       self.fits.assign_add(1)
       return {m.name: m.result() for m in self.metrics}
     for batch in tf.split(real, self.estimator_steps):

@@ -40,7 +40,7 @@ class Estimator(keras.Model):
     """Raise a one-line ValueError if this estimator cannot serve `config`."""
     if data.is_image and not cls.images:
       raise ValueError(f"--estimator {config.estimator} models 2-D points "
-                       "only; on images choose vae or iwae")
+                       "only; on images choose vae, iwae or kde")
 
   def noise(self, batch_size, seed):
     """The score's random input for `batch_size` examples ([batch, 0]: none)."""

@@ -41,12 +41,16 @@ from lbt_tf.estimators.base import Estimator, standard_normal_cdf
 
 
 class KernelDensity(Estimator):
-  """Args: bandwidth, a `smoothing.Schedule` (a float: constant); kept_centers,
-  data_dim: the real samples kept when fitted alone."""
+  """Args: bandwidth, a `smoothing.Schedule` (a float: constant), in the
+  data's units (pixels in [0, 1] for images: h is each coordinate's kernel
+  std); kept_centers: the real samples kept when fitted alone; data_shape:
+  one example's shape. Images are flattened: the kernel acts on all
+  H x W x C pixels at once."""
 
   closed_form = True
+  images = True
 
-  def __init__(self, bandwidth, kept_centers: int = 0, data_dim: int = 2,
+  def __init__(self, bandwidth, kept_centers: int = 0, data_shape=(2,),
                dtype=None, **kwargs):
     super().__init__(dtype=dtype, **kwargs)
     if not isinstance(bandwidth, smoothing.Schedule):
@@ -55,7 +59,8 @@ class KernelDensity(Estimator):
       raise ValueError("a KDE needs a positive bandwidth")
     self.schedule = bandwidth
     self.final_bandwidth = bandwidth.finest
-    self.data_dim = data_dim
+    self.data_shape = tuple(data_shape)
+    data_dim = math.prod(self.data_shape)
     if kept_centers:  # fitted alone: the real samples it keeps
       self.centers = self.add_weight(shape=(kept_centers, data_dim), name="centers",
                                      initializer="zeros", trainable=False,
@@ -66,7 +71,7 @@ class KernelDensity(Estimator):
   def from_config(cls, config, data):
     kept = config.batch_size * max(1, config.estimator_steps) if config.method == "estimator" else 0
     return cls(smoothing.from_config(config, data, kernel=True), kept_centers=kept,
-               data_dim=data.shape[-1])
+               data_shape=data.shape)
 
   def bandwidth_at(self, step):
     """h after `step` iterations of training."""
@@ -74,8 +79,13 @@ class KernelDensity(Estimator):
 
   def fit(self, samples, step=0):
     """theta(samples) = the samples as centres, with the bandwidth for
-    `step` (a formula, not an optimum of f_E; see the module docstring)."""
-    return [samples, self.bandwidth_at(step)]
+    `step` (a formula, not an optimum of f_E; see the module docstring).
+    samples: [n, *data_shape]; the centres: [n, prod(data_shape)]."""
+    return [flat(samples), self.bandwidth_at(step)]
+
+  def keep(self, real):
+    """Fitted alone: keep `real` [kept_centers, *data_shape] as the centres."""
+    self.centers.assign(flat(real))
 
   def mean_log_likelihood(self, parameters, x, noise):
     del noise
@@ -83,7 +93,8 @@ class KernelDensity(Estimator):
     return tf.reduce_mean(self.per_example_log_likelihood(centers, h, x))
 
   def per_example_log_likelihood(self, centers, h, x):
-    x = tf.cast(x, centers.dtype)
+    """log p_E(x_i) for x [m, *data_shape], centres [n, d]: [m], in nats."""
+    x = tf.cast(flat(x), centers.dtype)
     dim = tf.cast(tf.shape(x)[-1], x.dtype)
     n = tf.cast(tf.shape(centers)[0], x.dtype)
     h = tf.cast(h, x.dtype)
@@ -98,14 +109,20 @@ class KernelDensity(Estimator):
 
   @property
   def sampler_noise_dim(self) -> int:
-    return 1 + self.data_dim  # which centre, then the kernel's noise
+    return 1 + math.prod(self.data_shape)  # which centre, then the kernel's noise
 
   def sample(self, z):
     centers = tf.convert_to_tensor(self.centers)
     count = tf.shape(centers)[0]
     index = tf.minimum(tf.cast(standard_normal_cdf(z[:, 0]) * tf.cast(count, z.dtype), tf.int32),
                        count - 1)
-    return tf.gather(centers, index) + self.final_bandwidth * z[:, 1:]
+    examples = tf.gather(centers, index) + self.final_bandwidth * z[:, 1:]
+    return tf.reshape(examples, (-1,) + self.data_shape)
+
+
+def flat(x):
+  """[n, ...] -> [n, features]: an image's pixels as one vector."""
+  return tf.reshape(x, [tf.shape(x)[0], -1]) if len(x.shape) != 2 else x
 
 
 # Kernel sums are taken over blocks of at most this many (point, centre)
