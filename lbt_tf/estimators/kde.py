@@ -21,6 +21,13 @@ the data against the generator's distribution convolved with the kernel.
 The bandwidth follows `lbt_tf.smoothing` (coarse to fine; by default from
 half the distance between neighbouring modes to half their std).
 
+On images the kernel acts on the flattened pixels (in [0, 1]; d = H x W x
+C), h is each pixel's kernel std, and there is no default: `python -m
+lbt_tf.smoothing --dataset NAME` reads a coarse and a fine bandwidth off
+the data's nearest-neighbour distances (`smoothing.image_scales`). The
+cost of an iteration is G on K x batch samples plus one [batch, K x batch]
+distance matrix: no estimator network, no second derivative.
+
 Taught by LBT, the KDE is centred on the K batches of generator samples a
 trained estimator's unroll would see (`--unroll-steps K`, K >= 1: K x batch
 centres; it has no unroll of its own). Its kernel sums over all (point,
