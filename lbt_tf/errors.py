@@ -17,8 +17,10 @@ def first_line(error: BaseException, limit: int = CAUSE_LIMIT) -> str:
   terminal colour codes are skipped."""
   raw = [ANSI.sub("", l) for l in str(error).splitlines()]
   if raw and raw[0].strip() == "Graph execution error:":
-    # the cause is the first line at column 0 after the Python stack
-    raw = [l for l in raw[1:] if l[:1].strip() and not l.startswith("Detected at node")]
+    # the cause is the first line at column 0 after the Python stack (which
+    # a loaded SavedModel's functions replace by "<stack traces unavailable>")
+    raw = [l for l in raw[1:] if l[:1].strip() and not l.startswith(
+        ("Detected at node", "<stack traces unavailable>"))]
   lines = [l.strip() for l in raw]
   lines = [l for l in lines if l and not l.startswith("Exception encountered when calling")]
   line = lines[0] if lines else type(error).__name__

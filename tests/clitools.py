@@ -68,15 +68,18 @@ size = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZ
 limit = size + int(sys.argv[1]) * 2**20
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 module, sys.argv = sys.argv[2], [sys.argv[2]] + sys.argv[3:]
-runpy.run_module(module, run_name="__main__", alter_sys=True)
+if module.endswith(".py"):
+  runpy.run_path(module, run_name="__main__")
+else:
+  runpy.run_module(module, run_name="__main__", alter_sys=True)
 """
 FEW_THREADS = {"MALLOC_ARENA_MAX": "2", "TF_NUM_INTEROP_THREADS": "2",
                "TF_NUM_INTRAOP_THREADS": "2"}
 
 
 def run_with_memory_limit(headroom_mb: int, module, *args, timeout=600):
-  """`python -m module args` allowed `headroom_mb` MiB of address space
-  beyond TensorFlow's own start-up."""
+  """`python -m module args` (or `python module.py args`) allowed
+  `headroom_mb` MiB of address space beyond TensorFlow's own start-up."""
   return subprocess.run([sys.executable, "-c", MEMORY_LIMITED, str(headroom_mb), module,
                          *map(str, args)], capture_output=True, text=True,
                         timeout=timeout, env=environment(FEW_THREADS))

@@ -2,8 +2,8 @@
 commands run under an address-space limit (`ulimit -v`, see
 `clitools.run_with_memory_limit`), and what cannot fit fails in one line."""
 
+import pathlib
 import re
-import signal
 import textwrap
 
 import numpy as np
@@ -58,7 +58,8 @@ def test_kernel_sums_in_blocks_equal_the_whole_matrix_with_their_gradients():
 
 def test_tensorflows_out_of_memory_is_one_line_that_says_what_to_lower():
   """A real ResourceExhaustedError, eager and from a graph, whose first line
-  is "Graph execution error:" and nothing else."""
+  is "Graph execution error:" and nothing else (see also the SavedModel's
+  below)."""
   @tf.function
   def huge(n):  # n, not a constant: nothing to fold at trace time
     return tf.reduce_sum(tf.ones(tf.stack([n, n])))
@@ -85,6 +86,25 @@ def exports(tmp_path_factory):
   points = saved_model.export_generator(
       networks.mlp_generator(8, 2, (16,), "tanh"), 8, base / "points")
   return {"images": images, "points": points}
+
+
+def test_an_exported_generator_out_of_memory_is_one_line(exports):
+  """A loaded SavedModel's error has "<stack traces unavailable>" where the
+  Python stack would be: the cause is the line after it. In a process
+  limited to 1 GB beyond TensorFlow's start-up, 65,536 64x64 images at once."""
+  code = ("import sys, tensorflow as tf\n"
+          "from lbt_tf.errors import describe\n"
+          "sample = tf.saved_model.load(sys.argv[1]).signatures['sample']\n"
+          "try:\n"
+          "  sample(num_samples=tf.constant(1 << 16), seed=tf.constant(1, tf.int64))\n"
+          "except tf.errors.ResourceExhaustedError as e:\n"
+          "  print(describe(e))\n")
+  script = pathlib.Path(exports["images"]).parent.parent / "oom.py"
+  script.write_text(code)
+  result = clitools.run_with_memory_limit(1000, str(script), exports["images"])
+  assert re.fullmatch(r"out of memory \(OOM when allocating tensor with shape\[65536(,\d+)+\] "
+                      r"and type float\); ask for fewer samples or a smaller --batch-size",
+                      result.stdout.strip()), result.stdout + result.stderr[-2000:]
 
 
 def test_sample_draws_images_in_chunks_sized_from_their_bytes(exports, tmp_path):
