@@ -58,7 +58,8 @@ def main():
       label, settings = ROWS[name]
       peaks[name] = peak_mb(settings, folder, args.batch_size, args.iterations)
       print(f"{label:<42}{peaks[name]:>10.0f} MiB peak"
-            + (f"  ({peaks[name] - peaks['gan']:+.0f} vs GAN)" if "gan" in peaks else ""),
+            + (f"  ({peaks[name] - peaks['gan']:+.0f} vs GAN)"
+               if "gan" in peaks and name != "gan" else ""),
             flush=True)
   print(json.dumps(peaks))
 
