@@ -98,8 +98,8 @@ MUTATIONS = [
         KDE_TESTS),
     Mutation(
         "e3-kde-bandwidth-of-the-wrong-step", "lbt_tf/estimators/kde.py",
-        "    return [samples, self.bandwidth_at(step)]",
-        "    return [samples, self.bandwidth_at(0)]  # MUTATION: the schedule ignored",
+        "    return [flat(samples), self.bandwidth_at(step)]",
+        "    return [flat(samples), self.bandwidth_at(0)]  # MUTATION: the schedule ignored",
         KDE_TESTS),
     Mutation(
         "f-intra-mode-kl-drops-missing-modes", "lbt_tf/metrics/mixture_metrics.py",
@@ -129,6 +129,35 @@ MUTATIONS = [
         '  return f"{metric} (Keras InceptionV3, n={n})"',
         '  return metric  # MUTATION: FID/KID columns without their protocol',
         ("tests/test_image_metrics.py",)),
+    # The code of the real-image turn: the kernel teacher on pixels, its
+    # bandwidths, the warm-up refusal, the IDX loader, the equal-time budget.
+    Mutation(
+        "j-kde-images-a-kernel-per-pixel-row", "lbt_tf/estimators/kde.py",
+        "  return tf.reshape(x, [tf.shape(x)[0], -1]) if len(x.shape) != 2 else x",
+        "  return tf.reshape(x, [-1, x.shape[-2] * x.shape[-1]]) if len(x.shape) != 2 else x"
+        "  # MUTATION: each pixel row a point",
+        ("tests/test_estimators.py::test_a_kde_of_images_is_the_kde_of_their_flattened_pixels",)),
+    Mutation(
+        "k-image-fine-bandwidth-from-the-nearest-distance", "lbt_tf/smoothing.py",
+        '          "fine": float(np.sqrt(np.median(d2[:, 1] - d2[:, 0]) / 2)),',
+        '          "fine": float(np.sqrt(np.median(d2[:, 0]) / 2)),  # MUTATION: not the gap',
+        ("tests/test_fashion_mnist.py::test_image_bandwidths_are_read_off_the_datas_distances",)),
+    Mutation(
+        "l-warmup-past-the-last-step-accepted", "lbt_tf/config.py",
+        '    if self.method == "lbt-gan" and self.teaching_warmup >= self.steps:',
+        '    if False:  # MUTATION: a silent GAN',
+        ("tests/test_image_training.py::test_image_settings_fail_with_one_clear_line",)),
+    Mutation(
+        "m-idx-data-read-from-inside-the-header", "lbt_tf/data/fashion_mnist.py",
+        "  header = 4 + 4 * ndim\n",
+        "  header = 4 * ndim  # MUTATION: the last dimension read as pixels\n",
+        ("tests/test_fashion_mnist.py::test_the_idx_reader_reads_what_was_written",
+         "tests/test_fashion_mnist.py::test_the_installed_files_are_the_original_fashion_mnist")),
+    Mutation(
+        "n-budget-priced-at-the-warm-up-cost", "lbt_tf/costs.py",
+        "    affordable = left / phases[start]\n",
+        "    affordable = left / phases[starts[0]]  # MUTATION: every phase at the first's cost\n",
+        ("tests/test_comparison.py::test_a_time_budget_buys_iterations_at_each_phases_cost",)),
 ]
 
 
