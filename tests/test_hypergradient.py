@@ -205,23 +205,28 @@ def test_implicit_matches_finite_differences_of_a_converged_inner_fit():
   def f_G(theta):
     return mixture_log_likelihood(theta, real)
 
+  shapes = [(2,), (2,), (2,)]  # the two components' logits, means and log-scales
+
+  def unflatten(v):
+    parts = tf.split(v, [int(np.prod(s)) for s in shapes])
+    return [tf.reshape(p, s) for p, s in zip(parts, shapes)]
+
+  @tf.function  # traced once: an eager jacobian traces a new pfor function each call
+  def newton_step(samples, flat):
+    """`flat` after one Newton step on fit_loss, and the gradient it took."""
+    with tf.GradientTape() as outer_tape:
+      outer_tape.watch(flat)
+      with tf.GradientTape() as tape:
+        tape.watch(flat)
+        loss = fit_loss(unflatten(flat), [samples])
+      grad = tape.gradient(loss, flat)
+    hessian = outer_tape.jacobian(grad, flat)
+    return flat - tf.linalg.solve(hessian, grad[:, None])[:, 0], grad
+
   def converged_fit(samples, theta):
     flat = tf.concat([tf.reshape(t, [-1]) for t in theta], 0)
-    shapes = [t.shape for t in theta]
-
-    def unflatten(v):
-      parts = tf.split(v, [int(np.prod(s)) for s in shapes])
-      return [tf.reshape(p, s) for p, s in zip(parts, shapes)]
-
     for _ in range(50):
-      with tf.GradientTape() as outer_tape:
-        outer_tape.watch(flat)
-        with tf.GradientTape() as tape:
-          tape.watch(flat)
-          loss = fit_loss(unflatten(flat), [samples])
-        grad = tape.gradient(loss, flat)
-      hessian = outer_tape.jacobian(grad, flat)
-      flat = flat - tf.linalg.solve(hessian, grad[:, None])[:, 0]
+      flat, grad = newton_step(samples, flat)
       if float(tf.norm(grad)) < 1e-13:
         break
     assert float(tf.norm(grad)) < 1e-10

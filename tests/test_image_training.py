@@ -129,10 +129,11 @@ def test_mnist_under_mock_data_counts_ten_modes(tmp_path):
   assert served.dtype == tf.uint8 and served.shape == (2, 28, 28, 1)
 
 
-def test_scorer_on_real_stacked_digits_and_on_a_collapsed_generator(tmp_path, monkeypatch):
+def test_scorer_on_real_stacked_digits_and_on_a_collapsed_generator(tmp_path, monkeypatch,
+                                                                 cache):
   """Known answers: the data itself covers the 1,000 modes nearly uniformly;
   a generator that always draws the same image covers 1, KL = log 1000."""
-  monkeypatch.setenv("LBT_TF_CACHE", str(tmp_path / "cache"))
+  monkeypatch.setenv("LBT_TF_CACHE", cache["LBT_TF_CACHE"])  # the module's classifier
   config = config_lib.make_config("stacked_digits", {"eval_samples": 26000})
   data = image_data.ImageSet("stacked_digits", *image_data.stack_digits(
       *image_data.sklearn_digits(), 26000, seed=5))

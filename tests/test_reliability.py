@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,9 +40,22 @@ def metric_steps(workdir):
   return [int(float(row.split(",")[0])) for row in rows]
 
 
-def test_a_damaged_checkpoint_index_is_rebuilt_from_the_checkpoint_files(tmp_path):
-  workdir = tmp_path / "run"
-  assert train(workdir, "--steps", "30").returncode == 0
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  """`train --steps 30`, once for the module: checkpoints at 10, 20 and 30,
+  an export. Tests that change a run change a copy of it."""
+  workdir = tmp_path_factory.mktemp("reliability") / "run"
+  result = train(workdir, "--steps", "30")
+  assert result.returncode == 0, result.stderr[-3000:]
+  return workdir
+
+
+def copy_of(run, tmp_path):
+  return shutil.copytree(run, tmp_path / "run")
+
+
+def test_a_damaged_checkpoint_index_is_rebuilt_from_the_checkpoint_files(trained, tmp_path):
+  workdir = copy_of(trained, tmp_path)
   before = {p.name: p.read_bytes() for p in (workdir / "checkpoints").glob("ckpt-*")}
   (workdir / "checkpoints" / "checkpoint").write_text("garbage {{{")
   result = train(workdir, "--steps", "40")
@@ -101,9 +115,8 @@ def test_two_trainings_on_one_run_directory(tmp_path):
   assert (workdir / ".lock").read_text() == ""  # released on a clean exit
 
 
-def test_a_torn_metrics_row_is_dropped_and_the_resumed_steps_row_redone(tmp_path):
-  workdir = tmp_path / "run"
-  assert train(workdir, "--steps", "30").returncode == 0
+def test_a_torn_metrics_row_is_dropped_and_the_resumed_steps_row_redone(trained, tmp_path):
+  workdir = copy_of(trained, tmp_path)
   csv_path = workdir / "metrics.csv"
   rows = csv_path.read_text().splitlines(keepends=True)
   # killed between ckpt-30 and its row, and a row half-written by a later kill
@@ -134,9 +147,8 @@ def test_extending_a_run_needs_only_a_larger_steps(tmp_path):
   assert "already trained, nothing to do" in again.stdout
 
 
-def test_a_refused_init_from_writes_nothing(tmp_path):
-  source = tmp_path / "source"
-  assert train(source, "--steps", "10").returncode == 0
+def test_a_refused_init_from_writes_nothing(trained, tmp_path):
+  source = trained
   target = tmp_path / "target"
   result = train(target, "--steps", "10", "--generator-units", "64,64",
                  "--init-from", source)
@@ -146,9 +158,8 @@ def test_a_refused_init_from_writes_nothing(tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_a_checkpoint_corrupted_twice_keeps_both_pieces_of_evidence(tmp_path):
-  workdir = tmp_path / "run"
-  assert train(workdir, "--steps", "30").returncode == 0
+def test_a_checkpoint_corrupted_twice_keeps_both_pieces_of_evidence(trained, tmp_path):
+  workdir = copy_of(trained, tmp_path)
   for steps in (40, 50):
     newest = max(clitools.checkpoint_steps(workdir))
     (data,) = (workdir / "checkpoints").glob(f"ckpt-{newest}.data-*")
@@ -161,16 +172,15 @@ def test_a_checkpoint_corrupted_twice_keeps_both_pieces_of_evidence(tmp_path):
   assert json.loads((workdir / "metrics.json").read_text())["step"] == 50
 
 
-def test_the_same_checkpoint_number_corrupted_twice_keeps_both(tmp_path):
-  workdir = tmp_path / "run"
-  assert train(workdir, "--steps", "20").returncode == 0
+def test_the_same_checkpoint_number_corrupted_twice_keeps_both(trained, tmp_path):
+  workdir = copy_of(trained, tmp_path)
   for _ in range(2):
-    (data,) = (workdir / "checkpoints").glob("ckpt-20.data-*")
+    (data,) = (workdir / "checkpoints").glob("ckpt-30.data-*")
     data.write_bytes(b"\x00garbage" * 64)
-    result = train(workdir, "--steps", "20")
+    result = train(workdir, "--steps", "30")
     assert result.returncode == 0, result.stderr[-3000:]
-  kept = sorted(p.name for p in (workdir / "checkpoints").glob("ckpt-20.corrupt*.index"))
-  assert kept == ["ckpt-20.corrupt-2.index", "ckpt-20.corrupt.index"]
+  kept = sorted(p.name for p in (workdir / "checkpoints").glob("ckpt-30.corrupt*.index"))
+  assert kept == ["ckpt-30.corrupt-2.index", "ckpt-30.corrupt.index"]
 
 
 # -- full disks ------------------------------------------------------------------
@@ -205,9 +215,8 @@ def test_a_full_disk_during_training_keeps_the_saved_checkpoints(tmp_path):
   assert "resuming from the checkpoint at step" in out  # space back: it goes on
 
 
-def test_a_full_disk_at_the_export_names_the_file_and_leaves_nothing(tmp_path):
-  run = tmp_path / "run"
-  assert train(run, "--steps", "10").returncode == 0
+def test_a_full_disk_at_the_export_names_the_file_and_leaves_nothing(trained):
+  run = trained
   result = in_small_filesystem(
       f"mkdir $DISK/serving; dd if=/dev/zero of=$DISK/filler bs=4k 2> /dev/null; "
       f"$PY -m lbt_tf.export --workdir {run} --export-dir $DISK/serving; echo EXIT $?; "
@@ -238,9 +247,8 @@ def test_a_full_disk_or_a_read_only_workdir_at_the_start_names_the_file(tmp_path
   assert "/new/.lock (Read-only file system)" in new
 
 
-def test_sample_refuses_what_the_disk_cannot_hold_and_streams_the_rest(tmp_path):
-  run = tmp_path / "run"
-  assert train(run, "--steps", "10").returncode == 0
+def test_sample_refuses_what_the_disk_cannot_hold_and_streams_the_rest(trained, tmp_path):
+  run = trained
   result = in_small_filesystem(
       f"$PY -m lbt_tf.sample --model {run}/generator -n 3000000000 --out $DISK/s.npy;"
       f" echo EXIT $?; ls $DISK", megabytes=2)

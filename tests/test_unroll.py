@@ -52,27 +52,35 @@ def real_batch(n=16):
   return tf.constant(np.random.default_rng(0).normal(size=(n, 2)), tf.float64)
 
 
+def objective(trainer, real):
+  """f_G(theta_K(phi)), always with the same random draws."""
+  state = trainer.seed_generator.state.numpy()
+  value = trainer.teaching_objective(
+      real, trainer.generate_batches(tf.shape(real)[0], trainer.unroll_steps))
+  trainer.seed_generator.state.assign(state)
+  return value
+
+
 def objective_and_gradient(trainer, real):
   """f_G(theta_K(phi)) and its gradient, always with the same random draws."""
-  state = trainer.seed_generator.state.numpy()
-  with tf.GradientTape() as tape:
-    value = trainer.teaching_objective(
-        real, trainer.generate_batches(tf.shape(real)[0], trainer.unroll_steps))
   variables = trainer.generator.trainable_variables
+  with tf.GradientTape() as tape:
+    value = objective(trainer, real)
   grads = zeros_where_unconnected(tape.gradient(value, variables), variables)
-  trainer.seed_generator.state.assign(state)
   return float(value), grads
 
 
 def directional_derivative(trainer, real, direction, h=1e-5):
-  """Central difference of f_G(theta_K(phi)) along `direction`."""
+  """Central difference of f_G(theta_K(phi)) along `direction`: values
+  only (no tape: the second-order backward pass through the unroll is what
+  costs, and the finite differences do not need it)."""
   variables = trainer.generator.trainable_variables
   base = [v.numpy() for v in variables]
   values = []
   for sign in (1, -1):
     for v, b, d in zip(variables, base, direction):
       v.assign(b + sign * h * d)
-    values.append(objective_and_gradient(trainer, real)[0])
+    values.append(float(objective(trainer, real)))
   for v, b in zip(variables, base):
     v.assign(b)
   return (values[0] - values[1]) / (2 * h)
