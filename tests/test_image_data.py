@@ -1,6 +1,8 @@
 """Image datasets through their real loaders: TFDS under mock data, files."""
 
+import hashlib
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -21,6 +23,22 @@ def test_stacking_puts_one_digit_per_channel_and_labels_the_mode():
   np.testing.assert_array_equal(modes, 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2])
   again, _ = image_data.stack_digits(images, labels, 500, seed=3)
   np.testing.assert_array_equal(stacked, again)  # deterministic per seed
+
+
+def test_the_8x8_digits_are_scikit_learns_without_scikit_learn(monkeypatch):
+  """The shipped copy of `sklearn.datasets.load_digits()`, read with
+  scikit-learn unimportable: its 1,797 images, its per-class counts, and
+  its pixel total (0..16 units), known answers from scikit-learn 1.x."""
+  monkeypatch.setitem(sys.modules, "sklearn", None)  # `import sklearn` fails
+  images, labels = image_data.sklearn_digits()
+  assert images.shape == (1797, 8, 8) and images.dtype == np.uint8
+  np.testing.assert_array_equal(np.bincount(labels),
+                                [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
+  assert images.max() == 255 and images.min() == 0
+  # back to scikit-learn's 0..16 levels, whose sum over all images is known
+  assert np.round(images.astype(np.float64) * 16 / 255).sum() == 561_718
+  digest = hashlib.sha256(image_data.DIGITS_FILE.read_bytes()).hexdigest()
+  assert digest == "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
 
 
 def test_stacked_digits_has_all_1000_modes_offline():
