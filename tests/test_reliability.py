@@ -18,6 +18,7 @@ import time
 import numpy as np
 import pytest
 
+from lbt_tf.data import image_data
 from tests import clitools
 
 RUN = ["--dataset", "ring", "--method", "gan", "--eval-every", "10",
@@ -359,12 +360,10 @@ print("DOWNLOADED", pixels.shape, sorted(set(labels.tolist())))
 def test_a_fresh_install_downloads_a_tfds_dataset_through_the_real_path(tmp_path):
   """TFDS's own downloader and builder (which import importlib_resources,
   tensorflow/datasets#11212), from a file served on localhost."""
-  from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
-  digits = load_digits()
+  images, labels = image_data.sklearn_digits()
   served = tmp_path / "served"
   served.mkdir()
-  np.savez(served / "digits.npz", images=(digits.images[:30] * 15).astype(np.uint8),
-           labels=digits.target[:30])
+  np.savez(served / "digits.npz", images=images[:30], labels=labels[:30])
   handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=served, **k)
   server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
   threading.Thread(target=server.serve_forever, daemon=True).start()
