@@ -104,7 +104,14 @@ def image_scales(pixels, centres: int = 320, queries: int = 64, seed: int = 0) -
   x = pixels[rows].reshape(len(rows), -1).astype(np.float64) / scale
   q, c = x[:queries], x[queries:]
   d2 = np.maximum((q ** 2).sum(1)[:, None] - 2 * q @ c.T + (c ** 2).sum(1)[None], 0)
-  d2.sort(axis=1)
+  return scales_from_distances(d2)
+
+
+def scales_from_distances(d2):
+  """`image_scales`' three bandwidths from d2 [queries, centres], each
+  query's squared distances to the centres (any order)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  d2 = np.sort(np.asarray(d2, np.float64), axis=1)
   return {"coarse": float(np.sqrt(np.median(d2.std(axis=1)) / 2)),
           "fine": float(np.sqrt(np.median(d2[:, 1] - d2[:, 0]) / 2)),
           "nearest": float(np.median(np.sqrt(d2[:, 0])))}

@@ -141,7 +141,8 @@ MUTATIONS = [
         "k-image-fine-bandwidth-from-the-nearest-distance", "lbt_tf/smoothing.py",
         '          "fine": float(np.sqrt(np.median(d2[:, 1] - d2[:, 0]) / 2)),',
         '          "fine": float(np.sqrt(np.median(d2[:, 0]) / 2)),  # MUTATION: not the gap',
-        ("tests/test_fashion_mnist.py::test_image_bandwidths_are_read_off_the_datas_distances",)),
+        ("tests/test_estimators.py::test_image_bandwidths_by_hand",
+         "tests/test_fashion_mnist.py::test_image_bandwidths_are_read_off_the_datas_distances")),
     Mutation(
         "l-warmup-past-the-last-step-accepted", "lbt_tf/config.py",
         '    if self.method == "lbt-gan" and self.teaching_warmup >= self.steps:',

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from lbt_tf.estimators.flow import SplineFlow
+from lbt_tf import smoothing
 from lbt_tf.smoothing import Schedule
 from lbt_tf.estimators.iwae import IWAE
 from lbt_tf.estimators.kde import KernelDensity
@@ -219,6 +220,15 @@ def test_kde_is_the_mean_of_gaussian_kernels_and_its_bandwidth_anneals():
   assert [float(kde.bandwidth_at(s)) for s in (0, 50, 100, 1000)] == pytest.approx(
       [0.2, 0.2 * 0.1 ** 0.5, 0.02, 0.02])
   assert float(KernelDensity(0.3).bandwidth_at(10_000)) == pytest.approx(0.3)
+
+
+def test_image_bandwidths_by_hand():
+  """One query whose squared distances to three centres are 5, 1 and 3:
+  fine sqrt((3 - 1) / 2) = 1 (the nearest weighs e x the next), nearest
+  sqrt(1) = 1, coarse sqrt(std(1, 3, 5) / 2) with std = sqrt(8 / 3)."""
+  scales = smoothing.scales_from_distances([[5.0, 1.0, 3.0]])
+  assert scales == pytest.approx({"fine": 1.0, "nearest": 1.0,
+                                  "coarse": math.sqrt(math.sqrt(8 / 3) / 2)})
 
 
 def test_a_kde_of_images_is_the_kde_of_their_flattened_pixels():
