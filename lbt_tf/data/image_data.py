@@ -182,8 +182,14 @@ def has_test_split(source: str) -> bool:
 def stacked_images(source: str, num_images: int = STACKED_IMAGES, seed: int = 0,
                    data_dir=None, split: str = "train") -> tf.data.Dataset:
   """Three items of `source` (see `items`) per image, one per channel."""
-  stacked, modes = stack_digits(*items(source, split, data_dir), num_images, seed)
-  return tf.data.Dataset.from_tensor_slices((stacked, modes)).map(_as_float)
+  return tf.data.Dataset.from_tensor_slices(
+      stacked_arrays(source, num_images, seed, data_dir, split)).map(_as_float)
+
+
+def stacked_arrays(source: str, num_images: int = STACKED_IMAGES, seed: int = 0,
+                   data_dir=None, split: str = "train"):
+  """`stacked_images` as uint8 [num_images, h, w, 3] and int64 modes."""
+  return stack_digits(*items(source, split, data_dir), num_images, seed)
 
 
 @dataclasses.dataclass
@@ -246,8 +252,7 @@ def load(dataset, data_dir: str = "", image_size: int = 0, report=print) -> Imag
     # The dataset does not depend on the run's seed: every run, method and
     # seed trains on the same 128,000 images. Kept as the recipe's uint8
     # arrays (through tf.data and back would cost seconds, for nothing).
-    return ImageSet(dataset.name, *stack_digits(*items(name, "train", data_dir or None),
-                                                STACKED_IMAGES, seed=0))
+    return ImageSet(dataset.name, *stacked_arrays(name, seed=0, data_dir=data_dir or None))
   elif kind == "items":  # a single-channel set read by `items`, its training split
     pixels, labels = items(name, "train", data_dir or None)
     return ImageSet(dataset.name, pixels[..., None], labels)
