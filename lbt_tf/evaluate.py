@@ -66,15 +66,19 @@ def main(argv=None):
   note = lambda message: print(f"{PROG}: {message}", file=sys.stderr)
 
   with cli.errors_in_one_line(PROG):
-    with cli.quiet_native_stderr():
-      from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
-      from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top
-      from lbt_tf.metrics import scoring  # pylint: disable=g-import-not-at-top
-    exported = generators.load(args.model)
-    metadata = exported.metadata
+    # The export's folder, metadata and preset are checked before TensorFlow's
+    # start-up (seconds): a wrong path or --dataset is refused at once.
+    from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top
+    model_dir = generators.resolve_model_dir(args.model)
     locations = {name: getattr(args, name) for name in config_lib.LOCATIONS
                  if getattr(args, name) is not None}
-    config = scoring_config(metadata, exported.model_dir, args.dataset, locations)
+    config = scoring_config(generators.metadata(model_dir), model_dir, args.dataset,
+                            locations)
+    with cli.quiet_native_stderr():
+      from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
+      from lbt_tf.metrics import scoring  # pylint: disable=g-import-not-at-top
+    exported = generators.load(model_dir)
+    metadata = exported.metadata
     mixture = None  # images, or the preset's mixture (--dataset)
     if not config.data.is_image:
       recorded = metadata.get("mixture")

@@ -106,10 +106,11 @@ def main(argv=None):
 
   cli.interrupt_on_signals()  # a kill stops cleanly: no staging file is left
   with cli.errors_in_one_line(PROG):
+    from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top
+    generators.resolve_model_dir(args.model, args.version)  # before TensorFlow's start-up
     with cli.quiet_native_stderr():
       import numpy as np  # pylint: disable=g-import-not-at-top
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
-      from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top
     exported = generators.load(args.model, args.version)
     sample = exported.signatures.get("sample")
     if sample is None:

@@ -1,5 +1,7 @@
-"""Resuming, fine-tuning and never losing work: real processes, real kills,
-real corruption, real divergence."""
+"""Resuming, fine-tuning and never losing work: real kills, real corruption,
+real divergence. Runs that are only looked at through their files train in
+the test's process (`clitools.run_here`); a resume that must find all its
+state on disk, and every signal and kill, is a real process."""
 
 import fcntl
 import json
@@ -28,11 +30,14 @@ RUN = ["--eval-every", "10", "--checkpoint-every", "10", *clitools.SMALL_RUN]
 # traces for twice as long as the KDE's, so the tests that only stop, kill or
 # corrupt a run train RUN.
 VAE_RUN = [*RUN, "--estimator", "vae", "--estimator-steps", "2"]
+# Deterministic ops for a real process; in the test's process TensorFlow has
+# started already, on one thread per pool (conftest), which is deterministic.
 DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
 
 
-def train(workdir, *args, env=None, run=VAE_RUN):
-  return clitools.run("lbt_tf.train", "--workdir", workdir, *run, *args, env=env)
+def train(workdir, *args, env=None, run=VAE_RUN, process=False):
+  command = clitools.run if process else clitools.run_here
+  return command("lbt_tf.train", "--workdir", workdir, *run, *args, env=env)
 
 
 def checkpoint_values(prefix) -> dict:
@@ -62,7 +67,8 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(finished_run, tmp_pa
   workdir = tmp_path / "resumed"
   first = train(workdir, "--steps", "20", env=DETERMINISTIC)
   assert first.returncode == 0, first.stderr[-3000:]
-  second = train(workdir, "--steps", "40", env=DETERMINISTIC)
+  # A new process: what it resumes from is on disk, nothing in memory.
+  second = train(workdir, "--steps", "40", env=DETERMINISTIC, process=True)
   assert second.returncode == 0, second.stderr[-3000:]
   assert "resuming from the checkpoint at step 20" in second.stdout
 
@@ -93,8 +99,8 @@ def test_sigkill_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
   saved = max(clitools.checkpoint_steps(workdir))
   assert saved >= 30
 
-  result = clitools.run("lbt_tf.train", "--workdir", workdir, "--resume",
-                        "--steps", saved + 10)
+  result = clitools.run_here("lbt_tf.train", "--workdir", workdir, "--resume",
+                             "--steps", saved + 10)
   assert result.returncode == 0, result.stderr[-3000:]
   assert f"resuming from the checkpoint at step {saved}" in result.stdout
   metrics = json.loads((workdir / "metrics.json").read_text())
@@ -151,8 +157,8 @@ def test_steps_below_the_latest_checkpoint_are_refused_and_nothing_changes(finis
   """--resume --steps 20 on a run at step 40 would record steps 20 for a
   run trained to 40: refused, config.json untouched."""
   before = {p: p.read_bytes() for p in finished_run.rglob("*") if p.is_file()}
-  result = clitools.run("lbt_tf.train", "--workdir", finished_run, "--resume",
-                        "--steps", "20")
+  result = clitools.run_here("lbt_tf.train", "--workdir", finished_run, "--resume",
+                             "--steps", "20")
   assert one_error_line(result) == (
       f"lbt_tf.train: error: --steps 20 is below step 40 of this run's latest checkpoint "
       f"({finished_run / 'checkpoints' / 'ckpt-40'}); a run is never cut back: give "

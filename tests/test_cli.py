@@ -1,4 +1,6 @@
-"""The command lines end to end, in real processes."""
+"""The command lines end to end: their own `main` in the test's process where
+only files and output are looked at (`clitools.run_here`), real processes
+for a fresh import, a reload and what native code prints."""
 
 import json
 import math
@@ -11,14 +13,14 @@ from lbt_tf.methods import METHODS
 from tests import clitools
 
 SMALL_RUN = ["--steps", "20", "--eval-every", "10", *clitools.SMALL_RUN]
-run = clitools.run
+run, run_here = clitools.run, clitools.run_here
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("cli") / "run"
-  result = run("lbt_tf.train", "--dataset", "ring", "--method", "lbt-gan",
-               "--workdir", str(workdir), *SMALL_RUN)
+  result = run_here("lbt_tf.train", "--dataset", "ring", "--method", "lbt-gan",
+                    "--workdir", str(workdir), *SMALL_RUN)
   assert result.returncode == 0, result.stderr[-3000:]
   return workdir, result
 
@@ -60,8 +62,8 @@ def test_exported_generator_reloads_in_a_fresh_process(trained_run):
 
 def test_independent_evaluator_reproduces_the_final_metrics(trained_run):
   workdir, _ = trained_run
-  result = run("lbt_tf.evaluate", "--model", str(workdir / "generator"),
-               "--num-samples", "20000")
+  result = run_here("lbt_tf.evaluate", "--model", str(workdir / "generator"),
+                    "--num-samples", "20000")
   assert result.returncode == 0, result.stderr[-2000:]
   independent = json.loads(result.stdout)
   recorded = json.loads((workdir / "metrics.json").read_text())
@@ -71,9 +73,12 @@ def test_independent_evaluator_reproduces_the_final_metrics(trained_run):
 
 
 def test_a_workdir_tensorflow_would_read_as_a_pattern_is_refused(tmp_path):
+  """In a real process: the one line is all it prints (TensorFlow's native
+  start-up logs are silenced)."""
   result = run("lbt_tf.train", "--workdir", tmp_path / "run[1]", *SMALL_RUN)
   assert result.returncode == 1
-  assert "cannot contain *, ? or [" in result.stderr.strip().splitlines()[-1]
+  (line,) = result.stderr.strip().splitlines()
+  assert "cannot contain *, ? or [" in line
   assert not (tmp_path / "run[1]").exists()
 
 
@@ -112,7 +117,7 @@ def test_a_workdir_tensorflow_would_read_as_a_pattern_is_refused(tmp_path):
      "--anneal-steps needs --bandwidth and --final-bandwidth on stacked_digits"),
 ])
 def test_bad_arguments_fail_in_one_line(tmp_path, args, expected):
-  result = run("lbt_tf.train", "--workdir", str(tmp_path / "w"), *args)
+  result = run_here("lbt_tf.train", "--workdir", str(tmp_path / "w"), *args)
   assert result.returncode != 0
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1, result.stderr
@@ -138,7 +143,7 @@ def test_rerunning_a_finished_run_changes_nothing(trained_run):
   before = (workdir / "config.json").read_text()
   older = dict(json.loads(before), bandwidth=0.0, final_bandwidth=0.0)
   (workdir / "config.json").write_text(json.dumps(older, indent=2))
-  result = run("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN)
+  result = run_here("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "resuming from the checkpoint at step 20" in result.stdout
   assert sorted(p.name for p in (workdir / "generator").iterdir()) == ["1"]
@@ -148,8 +153,8 @@ def test_rerunning_a_finished_run_changes_nothing(trained_run):
 def test_a_run_with_other_settings_is_never_mixed_in(trained_run):
   workdir, _ = trained_run
   before = (workdir / "config.json").read_text()
-  result = run("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN,
-               "--unroll-steps", "3")
+  result = run_here("lbt_tf.train", "--workdir", str(workdir), *SMALL_RUN,
+                    "--unroll-steps", "3")
   assert result.returncode == 1
   assert result.stderr.strip().splitlines() == [
       f"lbt_tf.train: error: {workdir} holds a run with other settings "
@@ -171,8 +176,8 @@ def test_evaluator_on_a_missing_model_fails_in_one_line(tmp_path):
 
 def test_evaluator_refuses_to_score_points_as_images_in_one_line(trained_run):
   workdir, _ = trained_run
-  result = run("lbt_tf.evaluate", "--model", str(workdir / "generator"),
-               "--dataset", "stacked_digits")
+  result = run_here("lbt_tf.evaluate", "--model", str(workdir / "generator"),
+                    "--dataset", "stacked_digits")
   assert result.returncode == 1
   assert result.stderr.strip().splitlines() == [
       f"lbt_tf.evaluate: error: {workdir / 'generator' / '1'} generates 2-D points; "
@@ -181,8 +186,8 @@ def test_evaluator_refuses_to_score_points_as_images_in_one_line(trained_run):
 
 def test_evaluator_says_when_the_chosen_mixture_is_not_the_exports(trained_run):
   workdir, _ = trained_run
-  result = run("lbt_tf.evaluate", "--model", str(workdir / "generator"),
-               "--dataset", "grid", "--num-samples", "2000")
+  result = run_here("lbt_tf.evaluate", "--model", str(workdir / "generator"),
+                    "--dataset", "grid", "--num-samples", "2000")
   assert result.returncode == 0, result.stderr[-2000:]
   (note,) = [l for l in result.stderr.splitlines() if l.startswith("lbt_tf.evaluate: note:")]
   assert "was trained on another mixture (ring:" in note and "--dataset grid as asked" in note

@@ -19,8 +19,8 @@ from tests import clitools
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("export") / "run"
-  result = clitools.run("lbt_tf.train", "--workdir", workdir, "--steps", "20",
-                        "--eval-every", "10", *clitools.SMALL_RUN)
+  result = clitools.run_here("lbt_tf.train", "--workdir", workdir, "--steps", "20",
+                             "--eval-every", "10", *clitools.SMALL_RUN)
   assert result.returncode == 0, result.stderr[-3000:]
   return workdir
 
@@ -32,12 +32,12 @@ def digest(path):
 def test_export_writes_new_versions_and_never_overwrites(run_dir, tmp_path):
   base = tmp_path / "served"
   for expected in (1, 2):
-    result = clitools.run("lbt_tf.export", "--workdir", run_dir, "--export-dir", base)
+    result = clitools.run_here("lbt_tf.export", "--workdir", run_dir, "--export-dir", base)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (base / str(expected) / "saved_model.pb").exists()
   before = digest(base / "1")
-  result = clitools.run("lbt_tf.export", "--workdir", run_dir, "--export-dir", base,
-                        "--version", "1")
+  result = clitools.run_here("lbt_tf.export", "--workdir", run_dir, "--export-dir", base,
+                             "--version", "1")
   assert result.returncode == 1
   assert result.stderr.strip().splitlines() == [
       f"lbt_tf.export: error: {base / '1'} already exists; pass another "
@@ -88,16 +88,16 @@ def test_sample_cli_is_deterministic_per_seed_and_draws(run_dir, tmp_path):
   outs = []
   for name, seed in (("a", 7), ("b", 7), ("c", 8)):
     out = tmp_path / f"{name}.npy"
-    result = clitools.run("lbt_tf.sample", "--model", run_dir / "generator",
-                          "-n", "64", "--seed", seed, "--out", out)
+    result = clitools.run_here("lbt_tf.sample", "--model", run_dir / "generator",
+                               "-n", "64", "--seed", seed, "--out", out)
     assert result.returncode == 0, result.stderr[-2000:]
     outs.append(np.load(out))
   assert outs[0].shape == (64, 2)
   np.testing.assert_array_equal(outs[0], outs[1])
   assert not np.array_equal(outs[0], outs[2])
   png = tmp_path / "s.png"
-  assert clitools.run("lbt_tf.sample", "--model", run_dir / "generator",
-                      "--out", png).returncode == 0
+  assert clitools.run_here("lbt_tf.sample", "--model", run_dir / "generator",
+                           "--out", png).returncode == 0
   assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -63,9 +63,9 @@ def test_a_damaged_idx_file_is_named_in_one_line(tmp_path, damage, message):
 def test_missing_files_say_which_package_and_flag(tmp_path):
   """The command line refuses in one line, before anything is written."""
   workdir = tmp_path / "run"
-  result = clitools.run("lbt_tf.train", "--dataset", "stacked_fashion_mnist",
-                        "--method", "gan", "--data-dir", tmp_path / "nowhere",
-                        "--workdir", workdir)
+  result = clitools.run_here("lbt_tf.train", "--dataset", "stacked_fashion_mnist",
+                             "--method", "gan", "--data-dir", tmp_path / "nowhere",
+                             "--workdir", workdir)
   assert result.returncode != 0
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1, result.stderr
@@ -152,9 +152,9 @@ TINY = ["--steps", "20", "--eval-every", "10", "--batch-size", "16",
 ])
 def test_training_on_real_stacked_fashion_mnist_pixels(tmp_path, cache, method, extra):
   workdir = tmp_path / "run"
-  result = clitools.run("lbt_tf.train", "--dataset", "stacked_fashion_mnist",
-                        "--method", method, "--workdir", workdir, *TINY, *extra,
-                        env={"LBT_TF_CACHE": str(cache)})
+  result = clitools.run_here("lbt_tf.train", "--dataset", "stacked_fashion_mnist",
+                             "--method", method, "--workdir", workdir, *TINY, *extra,
+                             env={"LBT_TF_CACHE": str(cache)})
   assert result.returncode == 0, result.stderr[-3000:]
   metrics = json.loads((workdir / "metrics.json").read_text())
   assert metrics["step"] == 20 and metrics["num_samples"] == 1000
@@ -176,7 +176,7 @@ def test_image_bandwidths_are_read_off_the_datas_distances():
   """`python -m lbt_tf.smoothing`: the coarse bandwidth (most centres share
   a real image's pull) above the fine one (the nearest weighs e x the
   next); uint8 pixels read as [0, 1] floats."""
-  result = clitools.run("lbt_tf.smoothing", "--dataset", "fashion_mnist")
+  result = clitools.run_here("lbt_tf.smoothing", "--dataset", "fashion_mnist")
   assert result.returncode == 0, result.stderr[-2000:]
   line = result.stdout.strip().splitlines()[-1]
   assert line.startswith("fashion_mnist: 512 real images against 2560 others")  # the preset's

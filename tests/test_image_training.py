@@ -1,10 +1,15 @@
-"""Training on images end to end: data, networks, scoring, pictures, export."""
+"""Training on images end to end: data, networks, scoring, pictures, export.
+
+The runs train in the test's process (`clitools.run_here`), TFDS's datasets
+under `tfds.testing.mock_data` (correctly shaped random examples, nothing
+downloaded); one evaluation is a real process."""
 
 import json
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from lbt_tf.export import generators
 from lbt_tf import config as config_lib
@@ -29,9 +34,9 @@ def cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stacked_digits_run(tmp_path_factory, cache):
   workdir = tmp_path_factory.mktemp("images") / "run"
-  result = clitools.run("lbt_tf.train", "--dataset", "stacked_digits",
-                        "--method", "lbt-gan", "--workdir", workdir,
-                        *TINY_IMAGES, env=cache)
+  result = clitools.run_here("lbt_tf.train", "--dataset", "stacked_digits",
+                             "--method", "lbt-gan", "--workdir", workdir,
+                             *TINY_IMAGES, env=cache)
   assert result.returncode == 0, result.stderr[-3000:]
   return workdir, result
 
@@ -81,9 +86,9 @@ def test_evaluate_rescores_the_exported_image_generator(stacked_digits_run, cach
   # the same noise and the same SavedModel: the training run's own numbers
   assert rescored["modes_covered"] == own["modes_covered"]
   assert rescored["kl_to_uniform"] == pytest.approx(own["kl_to_uniform"])
-  other = json.loads(clitools.run("lbt_tf.evaluate", "--model", workdir / "generator",
-                                  "--num-samples", "500", "--seed", "9",
-                                  "--cache-dir", tmp_path / "cache", env=cache).stdout)
+  other = json.loads(clitools.run_here("lbt_tf.evaluate", "--model", workdir / "generator",
+                                       "--num-samples", "500", "--seed", "9",
+                                       "--cache-dir", tmp_path / "cache", env=cache).stdout)
   assert other["num_samples"] == 500 and other["kl_to_uniform"] != rescored["kl_to_uniform"]
   assert list((tmp_path / "cache").glob("*.keras"))  # --cache-dir was used
 
@@ -95,17 +100,18 @@ def test_celeb_a_under_mock_data_end_to_end(tmp_path, cache):
   No InceptionV3 weights can be downloaded here: the run says FID is off
   and why, and still finishes."""
   workdir = tmp_path / "celeb_a"
-  result = clitools.run(
-      "tests.mock_tfds_main", "lbt_tf.train", "--dataset", "celeb_a",
-      "--steps", "4", "--eval-every", "2", "--batch-size", "8", "--eval-samples", "16",
-      # the preset's DCGAN layers at width 4 (its own: G 32, D 64), traced faster
-      "--generator-width", "4", "--discriminator-width", "4",
-      # two warm-up (GAN) iterations, then two LBT-GAN iterations, with a small VAE
-      "--teaching-warmup", "2", "--estimator-units", "64,32", "--latent-dim", "8",
-      "--estimator-steps", "1", "--unroll-steps", "1",
-      "--final-eval-samples", "16", "--fid-samples", "16",
-      "--inception-weights", str(tmp_path / "no-such-weights.h5"),
-      "--workdir", workdir, env=dict(cache, MOCK_EXAMPLES="20"))
+  with tfds.testing.mock_data(num_examples=20):
+    result = clitools.run_here(
+        "lbt_tf.train", "--dataset", "celeb_a",
+        "--steps", "4", "--eval-every", "2", "--batch-size", "8", "--eval-samples", "16",
+        # the preset's DCGAN layers at width 4 (its own: G 32, D 64), traced faster
+        "--generator-width", "4", "--discriminator-width", "4",
+        # two warm-up (GAN) iterations, then two LBT-GAN iterations, with a small VAE
+        "--teaching-warmup", "2", "--estimator-units", "64,32", "--latent-dim", "8",
+        "--estimator-steps", "1", "--unroll-steps", "1",
+        "--final-eval-samples", "16", "--fid-samples", "16",
+        "--inception-weights", str(tmp_path / "no-such-weights.h5"),
+        "--workdir", workdir, env=cache)
   assert result.returncode == 0, result.stderr[-3000:]
   assert "FID/KID off" in result.stdout
   served = tf.saved_model.load(str(workdir / "generator/1")).signatures[
@@ -117,10 +123,11 @@ def test_celeb_a_under_mock_data_end_to_end(tmp_path, cache):
 def test_mnist_under_mock_data_counts_ten_modes(tmp_path):
   """The MNIST path: TFDS (mock) data, a classifier trained on it, 10 modes."""
   workdir = tmp_path / "mnist"
-  result = clitools.run(
-      "tests.mock_tfds_main", "lbt_tf.train", "--dataset", "mnist",
-      "--method", "gan", "--workdir", workdir, *TINY_IMAGES,
-      env={"LBT_TF_CACHE": str(tmp_path / "cache"), "MOCK_EXAMPLES": "40"})
+  with tfds.testing.mock_data(num_examples=40):
+    result = clitools.run_here(
+        "lbt_tf.train", "--dataset", "mnist",
+        "--method", "gan", "--workdir", workdir, *TINY_IMAGES,
+        env={"LBT_TF_CACHE": str(tmp_path / "cache")})
   assert result.returncode == 0, result.stderr[-3000:]
   metrics = json.loads((workdir / "metrics.json").read_text())
   assert metrics["num_modes"] == 10 and 1 <= metrics["modes_covered"] <= 10

@@ -151,7 +151,7 @@ def test_the_penalty_keeps_the_critic_one_lipschitz_so_it_estimates_w1():
 
 def test_the_estimator_alone_fits_real_data_and_its_export_rescores_in_a_fresh_process(tmp_path):
   workdir = tmp_path / "flow"
-  result = clitools.run(
+  result = clitools.run_here(
       "lbt_tf.train", "--dataset", "ring", "--method", "estimator", "--estimator", "flow",
       "--steps", "300", "--eval-every", "150", "--flow-couplings", "4",
       "--estimator-units", "32,32", "--estimator-steps", "1", "--estimator-lr", "3e-3",
@@ -172,9 +172,9 @@ def test_the_estimator_alone_fits_real_data_and_its_export_rescores_in_a_fresh_p
 def test_scoring_an_export_loads_no_training_code(tmp_path):
   """lbt_tf.evaluate and lbt_tf.sample import neither the trainers nor TFP."""
   workdir = tmp_path / "run"
-  result = clitools.run("lbt_tf.train", "--dataset", "ring", "--method", "gan",
-                        "--steps", "10", "--final-eval-samples", "2000",
-                        "--eval-samples", "1000", "--workdir", workdir)
+  result = clitools.run_here("lbt_tf.train", "--dataset", "ring", "--method", "gan",
+                             "--steps", "10", "--final-eval-samples", "2000",
+                             "--eval-samples", "1000", "--workdir", workdir)
   assert result.returncode == 0, result.stderr[-2000:]
   code = ("import sys\n"
           "from lbt_tf import evaluate, sample\n"

@@ -1,6 +1,9 @@
 """No lost work and no tracebacks, done for real: two processes on one run,
 kills, torn and damaged files, full disks (a small tmpfs in a private mount
-namespace), unreadable images, a real TFDS download over localhost."""
+namespace), unreadable images, a real TFDS download over localhost. A run
+that is only looked at through its files and output trains in the test's
+process (`clitools.run_here`); kills, signals, full disks and a missing
+network are real processes."""
 
 import http.server
 import json
@@ -26,7 +29,7 @@ RUN = ["--dataset", "ring", "--method", "gan", "--eval-every", "10",
 
 
 def train(workdir, *args, env=None):
-  return clitools.run("lbt_tf.train", "--workdir", workdir, *RUN, *args, env=env)
+  return clitools.run_here("lbt_tf.train", "--workdir", workdir, *RUN, *args, env=env)
 
 
 def one_error_line(result, prog="lbt_tf.train"):
@@ -132,19 +135,19 @@ def test_a_torn_metrics_row_is_dropped_and_the_resumed_steps_row_redone(trained,
 def test_extending_a_run_needs_only_a_larger_steps(tmp_path):
   """Periods derived from --steps are not settings the user chose."""
   workdir = tmp_path / "run"
-  short = clitools.run("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
-                       "--method", "gan", "--steps", "20", *clitools.SMALL_RUN)
+  short = clitools.run_here("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
+                            "--method", "gan", "--steps", "20", *clitools.SMALL_RUN)
   assert short.returncode == 0, short.stderr[-2000:]
-  longer = clitools.run("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
-                        "--method", "gan", "--steps", "40", *clitools.SMALL_RUN)
+  longer = clitools.run_here("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
+                             "--method", "gan", "--steps", "40", *clitools.SMALL_RUN)
   assert longer.returncode == 0, longer.stderr[-2000:]
   assert "resuming from the checkpoint at step 20" in longer.stdout
   assert "20 iterations in" in longer.stdout and "now at step 40" in longer.stdout
   assert metric_steps(workdir) == [20, 40]
   # piped output: one plain line per period, no progress-bar control codes
   assert "\r" not in longer.stdout and "\x1b[" not in longer.stdout
-  again = clitools.run("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
-                       "--method", "gan", "--steps", "40", *clitools.SMALL_RUN)
+  again = clitools.run_here("lbt_tf.train", "--workdir", workdir, "--dataset", "ring",
+                            "--method", "gan", "--steps", "40", *clitools.SMALL_RUN)
   assert "already trained, nothing to do" in again.stdout
 
 
@@ -256,10 +259,10 @@ def test_sample_refuses_what_the_disk_cannot_hold_and_streams_the_rest(trained, 
   assert result.stdout.split() == ["EXIT", "1"]  # nothing written
   (line,) = result.stderr.strip().splitlines()
   assert "3,000,000,000 samples need 22.4 GiB" in line and "ask for fewer" in line
-  big = clitools.run("lbt_tf.sample", "--model", run / "generator", "-n", "250000",
-                     "--seed", "3", "--out", tmp_path / "big.npy")
-  small = clitools.run("lbt_tf.sample", "--model", run / "generator", "-n", "1000",
-                       "--seed", "3", "--out", tmp_path / "small.npy")
+  big = clitools.run_here("lbt_tf.sample", "--model", run / "generator", "-n", "250000",
+                          "--seed", "3", "--out", tmp_path / "big.npy")
+  small = clitools.run_here("lbt_tf.sample", "--model", run / "generator", "-n", "1000",
+                            "--seed", "3", "--out", tmp_path / "small.npy")
   assert big.returncode == small.returncode == 0, big.stderr + small.stderr
   many, few = np.load(tmp_path / "big.npy"), np.load(tmp_path / "small.npy")
   assert many.shape == (250000, 2)
@@ -267,8 +270,8 @@ def test_sample_refuses_what_the_disk_cannot_hold_and_streams_the_rest(trained, 
   # and one of 1,000 may round differently in the last bit)
   np.testing.assert_allclose(many[:1000], few, rtol=1e-5, atol=1e-6)
   assert not np.array_equal(many[:1000], many[100000:101000])  # chunks differ
-  picture = clitools.run("lbt_tf.sample", "--model", run / "generator", "-n",
-                         "2000000", "--out", tmp_path / "p.png")
+  picture = clitools.run_here("lbt_tf.sample", "--model", run / "generator", "-n",
+                              "2000000", "--out", tmp_path / "p.png")
   assert "write a .npy" in one_error_line(picture, "lbt_tf.sample")
 
 
@@ -283,7 +286,7 @@ def test_unreadable_images_in_a_folder_are_named_and_skipped(tmp_path):
     (folder / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
   (folder / "fake.jpg").write_text("not a JPEG at all")
   (folder / "cut.png").write_bytes((folder / "0.png").read_bytes()[:40])
-  result = clitools.run("lbt_tf.train", "--dataset", f"folder:{folder}", "--method", "gan",
+  result = clitools.run_here("lbt_tf.train", "--dataset", f"folder:{folder}", "--method", "gan",
                         "--image-size", "8", "--steps", "2", "--batch-size", "4",
                         "--generator-width", "4", "--discriminator-width", "4",
                         "--eval-samples", "64", "--final-eval-samples", "64",
