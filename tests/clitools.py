@@ -59,10 +59,18 @@ def run_here(module, *args, env=None):
                                      stdout.getvalue(), stderr.getvalue())
 
 
+def hangup_as_in_a_terminal():
+  """For a started process: SIGHUP's default action, as in a terminal's
+  session. Under `nohup` (a CI script's) it would inherit SIGHUP ignored, and
+  the commands rightly keep it so: the tests of a hangup would see none."""
+  signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def start(module, *args, env=None):
   return subprocess.Popen([sys.executable, "-m", module, *map(str, args)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=environment(env))
+                          text=True, env=environment(env),
+                          preexec_fn=hangup_as_in_a_terminal)
 
 
 def checkpoint_steps(workdir):

@@ -139,7 +139,8 @@ def test_a_closed_terminal_saves_a_checkpoint(tmp_path):
        "--method", "gan", "--steps", "100000", "--checkpoint-every", "100000"],
       stdin=terminal, stdout=terminal, stderr=terminal, env=clitools.environment(),
       start_new_session=True,  # its own session, with the pty as its terminal:
-      preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+      preexec_fn=lambda: (clitools.hangup_as_in_a_terminal(),
+                          fcntl.ioctl(0, termios.TIOCSCTTY, 0)))
   os.close(terminal)
   output, deadline = b"", time.time() + 300
   while len((workdir / "metrics.csv").read_text().splitlines()
