@@ -180,9 +180,12 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
     ms = entry["phases"]["0"]
     assert entry["steps"] * ms / 1e3 <= 2.0 or entry["steps"] == 50
     assert (2.0 - entry["steps"] * ms / 1e3) < 50 * ms / 1e3
-  # The cheaper method buys more iterations.
-  small, large = (plan["runs"][f"ring {row}"] for row in rows.split(","))
-  assert (small["steps"] >= large["steps"]) == (small["phases"]["0"] <= large["phases"]["0"])
+  # The cheaper row buys at least as many iterations (which row is cheaper is
+  # the machine's to say: on a busy one both cost about the same).
+  first, second = (plan["runs"][f"ring {row}"] for row in rows.split(","))
+  for cheap, dear in ((first, second), (second, first)):
+    if cheap["phases"]["0"] <= dear["phases"]["0"]:
+      assert cheap["steps"] >= dear["steps"], plan
   table = (workdir / "results.md").read_text()
   assert "equal training time, 2 s per run" in table
   # Resumed: nothing measured again, nothing trained again, the same plan.
