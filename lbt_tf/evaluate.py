@@ -77,7 +77,7 @@ def main(argv=None):
     with cli.quiet_native_stderr():
       from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
       from lbt_tf.metrics import scoring  # pylint: disable=g-import-not-at-top
-    exported = generators.load(model_dir)
+    exported = generators.load(args.model)  # a version folder with no SavedModel: "not loadable"
     metadata = exported.metadata
     mixture = None  # images, or the preset's mixture (--dataset)
     if not config.data.is_image:

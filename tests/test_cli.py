@@ -172,6 +172,13 @@ def test_evaluator_on_a_missing_model_fails_in_one_line(tmp_path):
   assert result.stderr.strip().splitlines() == [
       f"lbt_tf.evaluate: error: no SavedModel in {tmp_path / 'empty'}: expected "
       "saved_model.pb or numbered version folders (BASE/1/saved_model.pb)"]
+  (tmp_path / "foreign" / "1").mkdir(parents=True)
+  (tmp_path / "foreign" / "1" / "notes.txt").write_text("not a model")
+  result = run_here("lbt_tf.evaluate", "--model", str(tmp_path / "foreign"),
+                    "--dataset", "ring")
+  assert result.returncode == 1 and result.stderr.startswith(
+      f"lbt_tf.evaluate: error: {tmp_path / 'foreign' / '1'} is not a loadable "
+      "generator SavedModel ")
 
 
 def test_evaluator_refuses_to_score_points_as_images_in_one_line(trained_run):
