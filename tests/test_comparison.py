@@ -17,7 +17,7 @@ TINY = ["--datasets", "ring", "--methods", "gan,pacgan,lbt[estimator=kde,bandwid
 
 def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
   workdir = tmp_path / "comparison"
-  result = clitools.run("lbt_tf.compare", "--workdir", workdir, "--jobs", "2",
+  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--jobs", "2",
                         *TINY)
   assert result.returncode == 0, result.stderr[-3000:]
   for name in ("results.md", "results.json", "densities.png", "curves-ring.png"):
@@ -45,7 +45,7 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
   # during its evaluation) is finished from its checkpoint, not retrained.
   finished_at = (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns
   (workdir / "ring/pacgan/seed-3/metrics.json").unlink()
-  again = clitools.run("lbt_tf.compare", "--workdir", workdir, *TINY,
+  again = clitools.run_here("lbt_tf.compare", "--workdir", workdir, *TINY,
                        "--rescore-seed", "7")
   assert again.returncode == 0, again.stderr[-3000:]
   assert "2 of 3 runs already finished" in again.stdout
@@ -107,7 +107,7 @@ def test_a_run_recorded_before_the_all_mode_kl_shows_its_kl_as_the_fitted_one():
     (["--set", "learning_rate=1"], "expected FIELD=VALUE"),
 ])
 def test_bad_comparison_settings_fail_in_one_line(tmp_path, args, message):
-  result = clitools.run("lbt_tf.compare", "--workdir", tmp_path, *args)
+  result = clitools.run_here("lbt_tf.compare", "--workdir", tmp_path, *args)
   assert result.returncode != 0
   assert message in result.stderr
   assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -121,7 +121,7 @@ def test_image_comparison_tables_grids_and_rescoring(tmp_path):
           "--set", "eval_samples=300", "--set", "final_eval_samples=400",
           "--set", "generator_width=4", "--set", "discriminator_width=4",
           "--workdir", workdir, "--rescore-seed", "5"]
-  result = clitools.run("lbt_tf.compare", *tiny,
+  result = clitools.run_here("lbt_tf.compare", *tiny,
                         env={"LBT_TF_CACHE": str(tmp_path / "cache")})
   assert result.returncode == 0, result.stderr[-3000:]
   for name in ("results.md", "samples.png", "curves-stacked_digits.png", "rescored-5.md"):
@@ -165,7 +165,7 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
   # Two rows of different costs whose steps trace in seconds: the GAN, and
   # the GAN on 16 times the batch.
   rows = "gan,gan[batch_size=1024]"
-  result = clitools.run("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED)
+  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED)
   assert result.returncode == 0, result.stderr[-3000:]
   plan = json.loads((workdir / "budget.json").read_text())
   assert plan["seconds"] == 2.0
@@ -190,12 +190,12 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
   assert "equal training time, 2 s per run" in table
   # Resumed: nothing measured again, nothing trained again, the same plan.
   before = (workdir / "budget.json").read_text()
-  again = clitools.run("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED)
+  again = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED)
   assert again.returncode == 0, again.stderr[-3000:]
   assert "measuring" not in again.stdout and "2 of 2 runs already finished" in again.stdout
   assert (workdir / "budget.json").read_text() == before
   # Another budget in the same workdir is refused, not mixed.
-  other = clitools.run("lbt_tf.compare", "--workdir", workdir, "--methods", rows,
+  other = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows,
                        *TIMED[:-1 - TIMED[::-1].index("--seconds")], "--seconds", "3",
                        *TIMED[TIMED.index("--seconds") + 2:])
   assert other.returncode == 1 and "plans 2.0 s per run, not 3.0" in other.stderr
@@ -205,7 +205,7 @@ def test_one_comparison_per_workdir(tmp_path):
   from lbt_tf import runlock  # pylint: disable=g-import-not-at-top
   workdir = tmp_path / "locked"
   with runlock.RunLock(workdir, report=lambda _: None):
-    result = clitools.run("lbt_tf.compare", "--workdir", workdir, *TINY)
+    result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, *TINY)
   assert result.returncode == 1
   assert "is being trained by pid" in result.stderr
   assert len(result.stderr.strip().splitlines()) == 1
