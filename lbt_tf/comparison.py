@@ -256,6 +256,7 @@ def plan_budget(comparison: Comparison, workdir, report=print) -> Comparison:
     stored["runs"][budget_key(dataset, row)] = {
         "steps": steps, "eval_every": period, "phases": phases,
         "planned_seconds": costs.seconds_for(steps, phases),
+        "iterations_timed": cost["iterations_timed"], "repeats": cost["repeats"],
         "load_average_before": load,
         "measured": datetime.datetime.now().isoformat(timespec="seconds")}
     report(f"{dataset} {row}: {', '.join(f'{v:.0f} ms from {k}' for k, v in phases.items())}"

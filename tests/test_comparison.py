@@ -197,6 +197,7 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
     assert config["steps"] == metrics["step"] == entry["steps"]
     assert config["eval_every"] == entry["eval_every"] == entry["steps"] // 5
     ms = entry["phases"]["0"]
+    assert (entry["iterations_timed"], entry["repeats"]) == (20, 5)  # the best of 5 runs of 20
     assert entry["steps"] * ms / 1e3 <= 2.0 or entry["steps"] == 50
     assert (2.0 - entry["steps"] * ms / 1e3) < 50 * ms / 1e3
   # The cheaper row buys at least as many iterations (which row is cheaper is
