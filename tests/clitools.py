@@ -59,6 +59,21 @@ def run_here(module, *args, env=None):
                                      stdout.getvalue(), stderr.getvalue())
 
 
+def run_fresh_and_list_tensorflow(module, *args):
+  """`module.main(ARGS)` in a new interpreter (its SystemExit caught); the
+  CompletedProcess, whose stdout ends with whether TensorFlow was imported:
+  "TF LOADED" or "no tensorflow". For what must be refused or shown before
+  TensorFlow's start-up."""
+  code = ("import importlib, sys\n"
+          "try:\n"
+          "  importlib.import_module(sys.argv[1]).main(sys.argv[2:])\n"
+          "except SystemExit:\n"
+          "  pass\n"
+          "print('TF LOADED' if 'tensorflow' in sys.modules else 'no tensorflow')\n")
+  return subprocess.run([sys.executable, "-c", code, module, *map(str, args)],
+                        capture_output=True, text=True, timeout=120)
+
+
 def hangup_as_in_a_terminal():
   """For a started process: SIGHUP's default action, as in a terminal's
   session. Under `nohup` (a CI script's) it would inherit SIGHUP ignored, and

@@ -1,8 +1,6 @@
 """The method comparison: equal-budget runs, resumable, and honest tables."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -119,15 +117,8 @@ def test_bad_comparison_settings_fail_in_one_line(tmp_path, args, message):
 def test_a_misspelt_name_is_refused_before_tensorflow_starts(tmp_path):
   """Names, ranges and data are checked first; only the methods' own checks
   need their code (TensorFlow, seconds of start-up)."""
-  code = ("import sys\n"
-          "from lbt_tf import compare\n"
-          "try:\n"
-          "  compare.main(['--workdir', sys.argv[1], '--datasets', 'ring,moons'])\n"
-          "except SystemExit:\n"
-          "  pass\n"
-          "print('TF LOADED' if 'tensorflow' in sys.modules else 'no tensorflow')\n")
-  result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "w")],
-                          capture_output=True, text=True, timeout=120)
+  result = clitools.run_fresh_and_list_tensorflow(
+      "lbt_tf.compare", "--workdir", tmp_path / "w", "--datasets", "ring,moons")
   assert "unknown dataset 'moons'" in result.stderr
   assert result.stdout.strip() == "no tensorflow"
   assert not (tmp_path / "w").exists()
