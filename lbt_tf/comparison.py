@@ -33,7 +33,6 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from lbt_tf import config as config_lib, costs, metrics_csv
-from lbt_tf.data import datasets as datasets_lib
 from lbt_tf.metrics import image_metrics  # NumPy only
 from lbt_tf.metrics.mixture_metrics import KL_CAP  # NumPy only
 
@@ -68,14 +67,11 @@ class Comparison:
       raise ValueError(f"unknown coverage rule {self.coverage!r}; choose from "
                        f"{', '.join(COVERAGE)}")
     # Every run's settings must make a valid config, checked before any runs:
-    # first what needs no TensorFlow (names, ranges, the data), so that a typo
-    # is refused at once, then the methods' and estimators' own refusals,
-    # which need their code (TensorFlow).
+    # first what needs no TensorFlow (making each config checks names and
+    # ranges), so that a typo is refused at once, then the methods' and
+    # estimators' own refusals, which need their code (TensorFlow).
     configs = [self.run_config(dataset, method, self.seeds[0])
                for dataset in self.datasets for method in self.methods]
-    for config in configs:
-      config.validate()
-      datasets_lib.data_info(config)
     from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top
     for config in configs:
       train_lib.check(config)
