@@ -3,13 +3,12 @@ derived periods, and a --help that needs no TensorFlow."""
 
 import dataclasses
 import re
-import subprocess
-import sys
 
 import pytest
 
 from lbt_tf import config as config_lib
 from lbt_tf.data import datasets
+from tests import clitools
 
 
 def test_a_preset_overrides_the_defaults_and_the_command_line_the_preset():
@@ -115,15 +114,7 @@ def test_every_preset_describes_its_data_and_makes_a_valid_config():
 
 
 def test_help_shows_the_chosen_presets_values_without_tensorflow():
-  code = ("import sys\n"
-          "from lbt_tf import train\n"
-          "try:\n"
-          "  train.parse_config(['--dataset', 'grid', '--help'])\n"
-          "except SystemExit:\n"
-          "  pass\n"
-          "print('TF LOADED' if 'tensorflow' in sys.modules else 'no tensorflow')\n")
-  result = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, timeout=120)
+  result = clitools.run_fresh_and_list_tensorflow("lbt_tf.train", "--dataset", "grid", "--help")
   out = result.stdout
   assert out.strip().endswith("no tensorflow"), out[-500:]
   assert "2-D mixture (defaults: the grid preset):" in out
