@@ -83,11 +83,14 @@ class Config:
   flow_range: float = setting(0.0, "flow: splines act on [-r, r] (0: the data's extent)")
   mixture_components: int = setting(128, "mixture: Gaussian components")
   bandwidth: float = setting(
-      0.0, "kde: kernel bandwidth; other estimators: std of the noise smoothing what they "
-           "fit and score (lbt_tf/smoothing.py); the first if annealed (0: kde: half the "
-           "distance between modes; others: none)")
+      0.0, "kde: kernel bandwidth; with --smooth-estimator true: std of the noise smoothing "
+           "what a trained estimator fits and scores (lbt_tf/smoothing.py); the first if "
+           "annealed (0: on a mixture, half the distance between modes)")
   final_bandwidth: float = setting(0.0, "bandwidth after annealing (0: half the modes' std)")
   anneal_steps: int = setting(0, "iterations to shrink the bandwidth over (0: constant)")
+  smooth_estimator: bool = setting(
+      False, "lbt/lbt-gan with a trained estimator (vae, iwae, flow, mixture): smooth what "
+             "it fits and scores with the bandwidth schedule (false: the paper's algorithm)")
   # optimisers (Adam everywhere, as in the paper)
   generator_lr: float = setting(1e-3, "generator Adam learning rate")
   generator_beta1: float = setting(0.5, "generator Adam beta1")
@@ -216,6 +219,10 @@ class Config:
     if self.scale_teaching and not self.anneal_steps:
       raise ValueError("--scale-teaching true needs an annealed bandwidth: give "
                        "--anneal-steps N (N > 0)")
+    if self.scale_teaching and self.estimator != "kde" and not self.smooth_estimator:
+      raise ValueError(f"--scale-teaching true scales by the bandwidth schedule, which "
+                       f"--estimator {self.estimator} follows only with --smooth-estimator "
+                       "true: add that, or drop --scale-teaching")
     if self.layout == "grid" and math.isqrt(self.num_modes) ** 2 != self.num_modes:
       raise ValueError("a grid needs a square number of modes (4, 9, ..., 100), "
                        f"got --num-modes {self.num_modes}")
@@ -241,15 +248,27 @@ class Config:
     """Store the bandwidths a run will use in place of 0 ("from the
     mixture", see `lbt_tf.smoothing`), so config.json says what was used;
     refuse a schedule that cannot run."""
-    if not dataset.is_image:
+    if self.smooth_estimator and (self.method not in ("lbt", "lbt-gan")
+                                  or self.estimator == "kde"):
+      raise ValueError("--smooth-estimator true smooths the trained estimator LBT and "
+                       "LBT-GAN teach (vae, iwae, flow, mixture); "
+                       f"--method {self.method} --estimator {self.estimator} has none to "
+                       "smooth (a KDE's kernel is the schedule itself)")
+    kernel = self.estimator == "kde"
+    if not dataset.is_image and (kernel or self.smooth_estimator):
       self.bandwidth, self.final_bandwidth = smoothing.bandwidths(
-          self, datasets.data_info(self), kernel=self.estimator == "kde")
+          self, datasets.data_info(self), kernel=kernel)
     elif (self.estimator == "kde" and self.method in ("lbt", "lbt-gan", "estimator")
           and not self.bandwidth):
       raise ValueError(f"--estimator kde on {self.dataset} needs --bandwidth (each pixel's "
                        "kernel std, pixels in [0, 1]): images have no modes to derive it "
                        "from; `python -m lbt_tf.smoothing --dataset "
                        f"{self.dataset}` measures their nearest-neighbour distances")
+    if not (kernel or self.smooth_estimator):
+      return  # nothing follows the schedule (make_config refuses asking for one)
+    if self.smooth_estimator and not self.bandwidth:
+      raise ValueError(f"--smooth-estimator true needs a bandwidth on {self.dataset}: give "
+                       "--bandwidth (or, on a mixture, --anneal-steps to derive it)")
     if self.anneal_steps and not (self.bandwidth > 0 and self.final_bandwidth > 0):
       raise ValueError("--anneal-steps needs --bandwidth and --final-bandwidth on "
                        f"{self.dataset} (there are no modes to derive them from)")
@@ -288,7 +307,7 @@ GROUPS = (
                            "learn_decoder_variance", "importance_samples",
                            "flow_couplings", "flow_bins", "flow_range",
                            "mixture_components", "bandwidth",
-                           "final_bandwidth", "anneal_steps")),
+                           "final_bandwidth", "anneal_steps", "smooth_estimator")),
     ("optimisers", ("generator_lr", "generator_beta1", "generator_clipnorm",
                     "discriminator_lr", "discriminator_beta1", "discriminator_steps",
                     "estimator_optimizer", "estimator_lr", "estimator_beta1")),
@@ -354,7 +373,18 @@ def make_config(dataset: str, overrides: dict) -> Config:
   values.update(preset(dataset))
   values.update(overrides)
   values["dataset"] = dataset
-  return Config(**_tuples(values)).validate()
+  config = Config(**_tuples(values)).validate()
+  asked = [name for name in SCHEDULE if overrides.get(name)]
+  if (asked and config.method in ("lbt", "lbt-gan") and config.estimator != "kde"
+      and not config.smooth_estimator):
+    raise ValueError(f"--{flag(asked[0])} does nothing to --estimator {config.estimator} "
+                     "unless --smooth-estimator true (the bandwidth schedule as smoothing); "
+                     "add that, or drop it")
+  return config
+
+
+# The fields of the bandwidth schedule (`lbt_tf.smoothing`).
+SCHEDULE = ("bandwidth", "final_bandwidth", "anneal_steps")
 
 
 def _tuples(values: dict) -> dict:

@@ -1,9 +1,10 @@
 """The coarse-to-fine bandwidth schedule of the teaching signal.
 
-A KDE teacher's kernel has a bandwidth h; any other estimator can be given
-one too, as Gaussian noise of std h added to the generator samples it fits
-and to the real data it scores (it then models both densities smoothed by
-N(0, h^2)). A wide h lets every region of the data pull on the generator; a
+A KDE teacher's kernel has a bandwidth h; with --smooth-estimator true a
+trained estimator is given one too, as Gaussian noise of std h added to the
+generator samples it fits and to the real data it scores (it then models
+both densities smoothed by N(0, h^2)); without it a trained estimator is
+never smoothed, whatever the bandwidth fields say (the paper's algorithm). A wide h lets every region of the data pull on the generator; a
 narrow one resolves the modes. h shrinks geometrically from `start` to
 `final` over `steps` iterations, then stays.
 
@@ -55,8 +56,8 @@ class Schedule:
 def bandwidths(config, data, kernel: bool = False) -> Tuple[float, float]:
   """(first, final) bandwidth of the run, 0s replaced by the defaults derived
   from a mixture (`data`, a `datasets.DataInfo`) where they apply: always for
-  a KDE (`kernel`), and for other estimators when --anneal-steps asks for a
-  schedule; the final one only when annealing."""
+  a KDE (`kernel`), and for a smoothed estimator when --anneal-steps asks
+  for a schedule; the final one only when annealing."""
   start, final, steps = config.bandwidth, config.final_bandwidth, config.anneal_steps
   if (kernel or steps) and data.mode_std is not None:  # a mixture
     start = start or max(data.mode_std, data.mode_spacing / 2)
@@ -67,7 +68,10 @@ def bandwidths(config, data, kernel: bool = False) -> Tuple[float, float]:
 
 def from_config(config, data, kernel: bool = False) -> Schedule:
   """The run's schedule. `kernel`: for a KDE, which always needs a bandwidth;
-  other estimators are smoothed only when --bandwidth or --anneal-steps asks."""
+  a trained estimator is smoothed only with --smooth-estimator true (else:
+  an inactive schedule)."""
+  if not (kernel or config.smooth_estimator):
+    return Schedule()
   start, final = bandwidths(config, data, kernel)
   if kernel and not start:
     raise ValueError("--estimator kde needs --bandwidth on this data")

@@ -54,6 +54,18 @@ def test_unparseable_text_is_refused_in_one_line(name, text, message):
     ({"flow_bins": 1}, "--flow-bins must be at least 2"),
     ({"steps": 1000, "eval_every": 300}, "must be a multiple of --eval-every"),
     ({"scale_teaching": True, "anneal_steps": 0}, "--scale-teaching true needs an annealed"),
+    # the schedule reaches a trained estimator only through --smooth-estimator
+    ({"method": "lbt", "estimator": "vae", "anneal_steps": 100},
+     "--anneal-steps does nothing to --estimator vae unless --smooth-estimator true"),
+    ({"method": "lbt-gan", "estimator": "mixture", "bandwidth": 0.2},
+     "--bandwidth does nothing to --estimator mixture unless --smooth-estimator true"),
+    ({"method": "lbt-gan", "estimator": "vae", "scale_teaching": True},
+     "--scale-teaching true scales by the bandwidth schedule, which --estimator vae follows "
+     "only with --smooth-estimator true"),
+    ({"method": "gan", "smooth_estimator": True},
+     "--smooth-estimator true smooths the trained estimator LBT and LBT-GAN teach"),
+    ({"method": "lbt", "estimator": "kde", "smooth_estimator": True},
+     "a KDE's kernel is the schedule itself"),
     ({"implicit_solver": "outer-product", "outer_product_lambda": 0.0},
      "--outer-product-lambda must be positive"),
     ({"implicit_solver": "lbfgs"}, "unknown --implicit-solver 'lbfgs'; choose from cg, "

@@ -155,6 +155,23 @@ def test_a_smoothing_bandwidth_makes_the_estimator_fit_the_smoothed_samples():
   assert scales[0.0] < 0.05
 
 
+def test_a_trained_estimator_is_smoothed_only_when_asked():
+  """The ring preset anneals its kernel (--anneal-steps 3000); a VAE taught
+  on it is the paper's algorithm, unsmoothed, unless --smooth-estimator
+  true, which gives it that schedule as noise (0.38 -> 0.05)."""
+  plain = train_lib.build_trainer(config_lib.make_config(
+      "ring", {"method": "lbt", "estimator": "vae"}))
+  smoothed = train_lib.build_trainer(config_lib.make_config(
+      "ring", {"method": "lbt", "estimator": "vae", "smooth_estimator": True}))
+  assert isinstance(plain.estimator, VAE) and not plain.smoothing.active
+  x = tf.zeros([4, 2])
+  assert np.array_equal(plain.smoothed(x), x)
+  assert smoothed.smoothing.steps == 3000 and smoothed.smoothing.finest == 0.05
+  assert smoothed.smoothing.start == pytest.approx(np.sin(np.pi / 8))  # half the spacing
+  assert float(tf.math.reduce_std(smoothed.smoothed(tf.zeros([20000, 2])))) == \
+      pytest.approx(np.sin(np.pi / 8), rel=0.05)
+
+
 def test_a_scaled_teaching_term_keeps_data_units_as_the_bandwidth_shrinks():
   """A KDE teacher's log-likelihood gradient grows as 1 / h^2; scaled, LBT-GAN's
   teaching term is (h_t / h_0)^2 times the plain one (its discriminator term
