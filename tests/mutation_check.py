@@ -164,6 +164,11 @@ MUTATIONS = [
         "  if not (kernel or config.smooth_estimator):\n    return Schedule()\n",
         "  # MUTATION: a preset's kernel schedule smooths any estimator\n",
         ("tests/test_trainers.py::test_a_trained_estimator_is_smoothed_only_when_asked",)),
+    Mutation(
+        "p-tfds-retries-back-while-downloads-start", "lbt_tf/data/tfds_download.py",
+        "    tfds.enable_progress_bar()\n  downloader.MAX_RETRIES = saved",
+        "    tfds.enable_progress_bar()\n    downloader.MAX_RETRIES = saved  # MUTATION: on failure too",
+        ("tests/test_reliability.py::test_after_an_offline_failure_no_download_thread_retries",)),
 ]
 
 

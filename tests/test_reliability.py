@@ -316,6 +316,25 @@ def test_an_offline_tfds_dataset_fails_fast_with_its_advice_whole(tmp_path, data
   assert not (tmp_path / "run").exists()
 
 
+def test_after_an_offline_failure_no_download_thread_retries(tmp_path):
+  """TFDS downloads each file in a thread of its own, and each reads the
+  retry count as it starts its request. Had the count come back as the
+  failure propagated, threads still starting would retry an unreachable
+  host ten times with backoff, and the process, at exit, would wait minutes
+  for them after its one-line error (a busy CI run saw more than 120 s):
+  after `Offline` the count stays 0."""
+  script = ("from lbt_tf.data import tfds_download\n"
+            "from tensorflow_datasets.core.download import downloader\n"
+            "try:\n"
+            f"  tfds_download.load('celeb_a', 'train', {str(tmp_path)!r})\n"
+            "except tfds_download.Offline as e:\n"
+            "  print('OFFLINE', downloader.MAX_RETRIES)\n")
+  result = subprocess.run(["unshare", "-rn", sys.executable, "-c", script],
+                          capture_output=True, text=True, timeout=600,
+                          env=clitools.environment())
+  assert result.stdout.split()[-2:] == ["OFFLINE", "0"], result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--grpc", "localhost:1", "-n", "2"], "the gRPC call to localhost:1 failed"),
     (["--rest", "not-a-url"], "--rest needs an http:// or https:// URL, got 'not-a-url'"),

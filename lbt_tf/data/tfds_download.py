@@ -89,7 +89,15 @@ def unreachable_hosts(urls, timeout: float = CONNECT_SECONDS) -> list:
 @contextlib.contextmanager
 def no_retries():
   """TFDS's downloads without their retries (and without progress bars,
-  which would only draw the failure)."""
+  which would only draw the failure).
+
+  The retries come back only when the body succeeds. When it fails, TFDS's
+  download threads (one per file) may still be starting their requests,
+  and each reads MAX_RETRIES as it starts: restored then, it would let them
+  retry an unreachable host ten times with exponential backoff, minutes in
+  which the interpreter, at exit, waits for them after the one-line error
+  (seen on a busy machine: > 120 s). After a failure this process's TFDS
+  downloads stay without retries."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   from tensorflow_datasets.core.download import downloader  # pylint: disable=g-import-not-at-top
   saved = getattr(downloader, "MAX_RETRIES", None)
@@ -98,5 +106,5 @@ def no_retries():
   try:
     yield
   finally:
-    downloader.MAX_RETRIES = saved
     tfds.enable_progress_bar()
+  downloader.MAX_RETRIES = saved  # reached only when the body succeeded
