@@ -1,5 +1,5 @@
 """Keras callbacks of a training run: periodic evaluation, checkpoints, and a
-guard against NaN or Inf losses."""
+guard against NaN or Inf losses, and a stop on signals."""
 
 import math
 import time
@@ -8,7 +8,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lbt_tf import checkpointing, metrics_csv
+from lbt_tf import checkpointing, cli, metrics_csv
+
+
+class InterruptOnSignal(keras.callbacks.Callback):
+  """Raises KeyboardInterrupt at a batch end once a signal has asked the
+  process to stop (`cli.SIGNALLED`): the signal handler's own
+  KeyboardInterrupt is lost when it lands in a finalizer, where Python
+  ignores exceptions, and training then ran on (a killed comparison's
+  training outlived it by minutes on a busy CI run)."""
+
+  def on_train_batch_end(self, batch, logs=None):
+    if cli.SIGNALLED:
+      raise KeyboardInterrupt
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

@@ -11,6 +11,14 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads
 
 
+# The signals `interrupt_on_signals` received since it was called. Its
+# handler raises KeyboardInterrupt at once, but Python ignores an exception
+# raised while a finalizer runs (a __del__ or a weakref callback, which
+# TensorFlow's objects have many of): `callbacks.InterruptOnSignal` raises
+# it again at the next batch end, so a training never outlives its signal.
+SIGNALLED = []
+
+
 def interrupt_on_signals():
   """Ctrl-C (SIGINT), SIGTERM (a scheduler's preemption, `kill`) and SIGHUP
   (a closed terminal, a dropped SSH session) all raise KeyboardInterrupt,
@@ -18,9 +26,13 @@ def interrupt_on_signals():
   started in the background, where SIGINT is ignored; a SIGHUP that is
   ignored already (`nohup`) stays ignored. After a hangup the terminal is
   gone: what was written to it goes to /dev/null instead, so that nothing
-  fails on the way to the checkpoint."""
+  fails on the way to the checkpoint. Each signal is also recorded in
+  `SIGNALLED` (emptied here)."""
+  SIGNALLED.clear()
+
   def interrupt(signum, frame):
     del frame
+    SIGNALLED.append(signum)
     if signum == signal.SIGHUP:
       detach_from_terminal()
     raise KeyboardInterrupt

@@ -195,7 +195,7 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
 
   guard = callbacks.StopOnNonFinite()
   saver = callbacks.PeriodicCheckpoint(checkpointer, config.checkpoint_period, guard)
-  training_callbacks = [guard, saver]
+  training_callbacks = [callbacks.InterruptOnSignal(), guard, saver]
   evaluation = scorer = None
   if chief:
     scorer = scoring.make_scorer(config, data, workdir, trainer.noise_dim, report)

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from lbt_tf import cli
+
 # Small networks and K = 2 (tracing K = 5 costs seconds per process): a run
 # is seconds, not minutes.
 SMALL_RUN = ["--unroll-steps", "2", "--eval-samples", "2000",
@@ -55,6 +57,7 @@ def run_here(module, *args, env=None):
     os.environ.update(saved_environment)
     for signum, handler in handlers.items():  # the command installs its own
       signal.signal(signum, handler)
+    cli.SIGNALLED.clear()  # what the command received stops no later training here
   return subprocess.CompletedProcess([module, *map(str, args)], returncode,
                                      stdout.getvalue(), stderr.getvalue())
 

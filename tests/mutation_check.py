@@ -169,6 +169,12 @@ MUTATIONS = [
         "    tfds.enable_progress_bar()\n  downloader.MAX_RETRIES = saved",
         "    tfds.enable_progress_bar()\n    downloader.MAX_RETRIES = saved  # MUTATION: on failure too",
         ("tests/test_reliability.py::test_after_an_offline_failure_no_download_thread_retries",)),
+    Mutation(
+        "q-an-ignored-interrupt-not-raised-again", "lbt_tf/callbacks.py",
+        "    if cli.SIGNALLED:\n      raise KeyboardInterrupt",
+        "    if False:  # MUTATION: a signal whose exception Python ignored is forgotten\n"
+        "      raise KeyboardInterrupt",
+        ("tests/test_reliability.py::test_a_signal_whose_interrupt_python_ignores_still_stops_training",)),
 ]
 
 
