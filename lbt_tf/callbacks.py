@@ -11,16 +11,24 @@ import tensorflow as tf
 from lbt_tf import checkpointing, cli, metrics_csv
 
 
+def raise_if_signalled():
+  """KeyboardInterrupt if a signal has asked the process to stop
+  (`cli.SIGNALLED`): the signal handler's own KeyboardInterrupt is lost
+  when it lands in a finalizer, where Python ignores exceptions, and
+  training then ran on (a killed comparison's training outlived it by
+  minutes on a busy CI run)."""
+  if cli.SIGNALLED:
+    raise KeyboardInterrupt
+
+
 class InterruptOnSignal(keras.callbacks.Callback):
-  """Raises KeyboardInterrupt at a batch end once a signal has asked the
-  process to stop (`cli.SIGNALLED`): the signal handler's own
-  KeyboardInterrupt is lost when it lands in a finalizer, where Python
-  ignores exceptions, and training then ran on (a killed comparison's
-  training outlived it by minutes on a busy CI run)."""
+  """`raise_if_signalled` at every batch end, unless training is stopping
+  anyway (the NaN guard, listed before it, stopped it: a checkpoint of NaN
+  weights must not be saved as an interrupted run's)."""
 
   def on_train_batch_end(self, batch, logs=None):
-    if cli.SIGNALLED:
-      raise KeyboardInterrupt
+    if not self.model.stop_training:
+      raise_if_signalled()
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

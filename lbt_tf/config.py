@@ -85,7 +85,8 @@ class Config:
   bandwidth: float = setting(
       0.0, "kde: kernel bandwidth; with --smooth-estimator true: std of the noise smoothing "
            "what a trained estimator fits and scores (lbt_tf/smoothing.py); the first if "
-           "annealed (0: on a mixture, half the distance between modes)")
+           "annealed (0 on a mixture: half the distance between modes, for a smoothed "
+           "estimator only if annealed)")
   final_bandwidth: float = setting(0.0, "bandwidth after annealing (0: half the modes' std)")
   anneal_steps: int = setting(0, "iterations to shrink the bandwidth over (0: constant)")
   smooth_estimator: bool = setting(
@@ -216,13 +217,6 @@ class Config:
     for name in ("generator_beta1", "discriminator_beta1", "estimator_beta1"):
       if not 0 <= getattr(self, name) < 1:
         raise ValueError(f"--{flag(name)} must be in [0, 1), got {getattr(self, name)}")
-    if self.scale_teaching and not self.anneal_steps:
-      raise ValueError("--scale-teaching true needs an annealed bandwidth: give "
-                       "--anneal-steps N (N > 0)")
-    if self.scale_teaching and self.estimator != "kde" and not self.smooth_estimator:
-      raise ValueError(f"--scale-teaching true scales by the bandwidth schedule, which "
-                       f"--estimator {self.estimator} follows only with --smooth-estimator "
-                       "true: add that, or drop --scale-teaching")
     if self.layout == "grid" and math.isqrt(self.num_modes) ** 2 != self.num_modes:
       raise ValueError("a grid needs a square number of modes (4, 9, ..., 100), "
                        f"got --num-modes {self.num_modes}")
@@ -244,18 +238,32 @@ class Config:
     self._resolve_bandwidths(dataset)
     return self
 
+  @property
+  def follows_schedule(self) -> bool:
+    """Whether the bandwidth schedule (`lbt_tf.smoothing`) is used: as a
+    KDE's kernel, or as the smoothing of a trained estimator that LBT or
+    LBT-GAN teaches with --smooth-estimator true."""
+    return self.estimator == "kde" or self.smooth_estimator
+
   def _resolve_bandwidths(self, dataset: datasets.Dataset):
     """Store the bandwidths a run will use in place of 0 ("from the
-    mixture", see `lbt_tf.smoothing`), so config.json says what was used;
-    refuse a schedule that cannot run."""
+    mixture", see `lbt_tf.smoothing`), and 0s where no schedule is used, so
+    config.json says what was used; refuse a schedule that cannot run."""
     if self.smooth_estimator and (self.method not in ("lbt", "lbt-gan")
                                   or self.estimator == "kde"):
       raise ValueError("--smooth-estimator true smooths the trained estimator LBT and "
                        "LBT-GAN teach (vae, iwae, flow, mixture); "
                        f"--method {self.method} --estimator {self.estimator} has none to "
                        "smooth (a KDE's kernel is the schedule itself)")
+    if not self.follows_schedule:  # e.g. the ring preset's kernel schedule, for a VAE
+      self.bandwidth = self.final_bandwidth = 0.0
+      self.anneal_steps = 0
+      return
+    if self.scale_teaching and not self.anneal_steps:
+      raise ValueError("--scale-teaching true needs an annealed bandwidth: give "
+                       "--anneal-steps N (N > 0)")
     kernel = self.estimator == "kde"
-    if not dataset.is_image and (kernel or self.smooth_estimator):
+    if not dataset.is_image:
       self.bandwidth, self.final_bandwidth = smoothing.bandwidths(
           self, datasets.data_info(self), kernel=kernel)
     elif (self.estimator == "kde" and self.method in ("lbt", "lbt-gan", "estimator")
@@ -264,8 +272,6 @@ class Config:
                        "kernel std, pixels in [0, 1]): images have no modes to derive it "
                        "from; `python -m lbt_tf.smoothing --dataset "
                        f"{self.dataset}` measures their nearest-neighbour distances")
-    if not (kernel or self.smooth_estimator):
-      return  # nothing follows the schedule (make_config refuses asking for one)
     if self.smooth_estimator and not self.bandwidth:
       raise ValueError(f"--smooth-estimator true needs a bandwidth on {self.dataset}: give "
                        "--bandwidth (or, on a mixture, --anneal-steps to derive it)")
@@ -286,6 +292,11 @@ class Config:
     unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
     if unknown:
       raise ValueError(f"unknown settings {', '.join(sorted(unknown))}")
+    if "smooth_estimator" not in values:  # saved before the setting existed, when a
+      # trained estimator followed any schedule whose first bandwidth was set
+      values["smooth_estimator"] = (values.get("method") in ("lbt", "lbt-gan")
+                                    and values.get("estimator") != "kde"
+                                    and values.get("bandwidth", 0.0) > 0)
     return cls(**_tuples(values)).validate()
 
   def differences(self, other: "Config", ignore=("steps",) + LOCATIONS) -> list:
@@ -374,12 +385,15 @@ def make_config(dataset: str, overrides: dict) -> Config:
   values.update(overrides)
   values["dataset"] = dataset
   config = Config(**_tuples(values)).validate()
-  asked = [name for name in SCHEDULE if overrides.get(name)]
-  if (asked and config.method in ("lbt", "lbt-gan") and config.estimator != "kde"
-      and not config.smooth_estimator):
-    raise ValueError(f"--{flag(asked[0])} does nothing to --estimator {config.estimator} "
-                     "unless --smooth-estimator true (the bandwidth schedule as smoothing); "
-                     "add that, or drop it")
+  teaches = config.method in ("lbt", "lbt-gan")
+  asked = [f"--{flag(name)}" for name in SCHEDULE if overrides.get(name)]
+  if overrides.get("scale_teaching") and config.method == "lbt-gan":
+    asked.append("--scale-teaching true")
+  if asked and not config.follows_schedule:
+    fix = ("add --smooth-estimator true (the bandwidth schedule as smoothing), or drop it"
+           if teaches else "drop it")
+    raise ValueError(f"{asked[0]} does nothing to --method {config.method} --estimator "
+                     f"{config.estimator} (no bandwidth schedule); {fix}")
   return config
 
 

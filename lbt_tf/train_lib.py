@@ -195,7 +195,7 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
 
   guard = callbacks.StopOnNonFinite()
   saver = callbacks.PeriodicCheckpoint(checkpointer, config.checkpoint_period, guard)
-  training_callbacks = [callbacks.InterruptOnSignal(), guard, saver]
+  training_callbacks = [guard, saver]
   evaluation = scorer = None
   if chief:
     scorer = scoring.make_scorer(config, data, workdir, trainer.noise_dim, report)
@@ -205,6 +205,7 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
     training_callbacks.append(evaluation)
     if start and start % config.eval_period == 0 and start < config.steps:
       evaluation.evaluate_if_missing(trainer, start)  # killed before its row
+  training_callbacks.append(callbacks.InterruptOnSignal())  # after the NaN guard
   clock = time.perf_counter()
   try:
     if distributed.is_replicated(strategy):
@@ -212,6 +213,8 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
                                  training_callbacks, verbose=chief)
     else:
       fit(trainer, config, data, training_callbacks, guard)
+    if not guard.problem:  # a signal lost during the last period's evaluation
+      callbacks.raise_if_signalled()
   except KeyboardInterrupt:
     path = checkpointer.save()
     raise Interrupted(f"interrupted at step {checkpointing.step_of(trainer)}; "

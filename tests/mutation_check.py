@@ -171,9 +171,9 @@ MUTATIONS = [
         ("tests/test_reliability.py::test_after_an_offline_failure_no_download_thread_retries",)),
     Mutation(
         "q-an-ignored-interrupt-not-raised-again", "lbt_tf/callbacks.py",
-        "    if cli.SIGNALLED:\n      raise KeyboardInterrupt",
+        "    if not self.model.stop_training:\n      raise_if_signalled()",
         "    if False:  # MUTATION: a signal whose exception Python ignored is forgotten\n"
-        "      raise KeyboardInterrupt",
+        "      raise_if_signalled()",
         ("tests/test_reliability.py::test_a_signal_whose_interrupt_python_ignores_still_stops_training",)),
 ]
 

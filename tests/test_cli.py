@@ -113,8 +113,11 @@ def test_a_workdir_tensorflow_would_read_as_a_pattern_is_refused(tmp_path):
     (["--final-bandwidth", "0.5", "--bandwidth", "0.1"],
      "--final-bandwidth (0.5) is larger than --bandwidth (0.1): the schedule shrinks"),
     (["--final-bandwidth", "0.5"], "is larger than --bandwidth (0.382683)"),
-    (["--dataset", "stacked_digits", "--method", "lbt", "--anneal-steps", "100"],
+    (["--dataset", "stacked_digits", "--method", "lbt", "--estimator", "kde", "--bandwidth", "2",
+      "--anneal-steps", "100"],
      "--anneal-steps needs --bandwidth and --final-bandwidth on stacked_digits"),
+    (["--dataset", "stacked_digits", "--method", "lbt", "--anneal-steps", "100"],
+     "--anneal-steps does nothing to --method lbt --estimator vae (no bandwidth schedule)"),
 ])
 def test_bad_arguments_fail_in_one_line(tmp_path, args, expected):
   result = run_here("lbt_tf.train", "--workdir", str(tmp_path / "w"), *args)

@@ -2,6 +2,7 @@
 derived periods, and a --help that needs no TensorFlow."""
 
 import dataclasses
+import json
 import re
 
 import pytest
@@ -56,12 +57,15 @@ def test_unparseable_text_is_refused_in_one_line(name, text, message):
     ({"scale_teaching": True, "anneal_steps": 0}, "--scale-teaching true needs an annealed"),
     # the schedule reaches a trained estimator only through --smooth-estimator
     ({"method": "lbt", "estimator": "vae", "anneal_steps": 100},
-     "--anneal-steps does nothing to --estimator vae unless --smooth-estimator true"),
+     "--anneal-steps does nothing to --method lbt --estimator vae (no bandwidth schedule); "
+     "add --smooth-estimator true"),
     ({"method": "lbt-gan", "estimator": "mixture", "bandwidth": 0.2},
-     "--bandwidth does nothing to --estimator mixture unless --smooth-estimator true"),
+     "--bandwidth does nothing to --method lbt-gan --estimator mixture"),
     ({"method": "lbt-gan", "estimator": "vae", "scale_teaching": True},
-     "--scale-teaching true scales by the bandwidth schedule, which --estimator vae follows "
-     "only with --smooth-estimator true"),
+     "--scale-teaching true does nothing to --method lbt-gan --estimator vae"),
+    ({"method": "estimator", "estimator": "vae", "final_bandwidth": 0.1},
+     "--final-bandwidth does nothing to --method estimator --estimator vae (no bandwidth "
+     "schedule); drop it"),
     ({"method": "gan", "smooth_estimator": True},
      "--smooth-estimator true smooths the trained estimator LBT and LBT-GAN teach"),
     ({"method": "lbt", "estimator": "kde", "smooth_estimator": True},
@@ -108,6 +112,23 @@ def test_a_saved_config_round_trips_and_unknown_settings_are_refused():
   assert config_lib.Config.from_json(config.to_json()) == config
   with pytest.raises(ValueError, match="unknown settings colour"):
     config_lib.Config.from_json('{"colour": "blue"}')
+
+
+@pytest.mark.parametrize("method, estimator, bandwidth, smoothed", [
+    ("lbt", "vae", 0.38, True), ("lbt-gan", "mixture", 0.38, True),
+    ("lbt", "vae", 0.0, False), ("lbt", "kde", 0.38, False), ("gan", "kde", 0.38, False)])
+def test_a_config_saved_before_smooth_estimator_resumes_as_it_trained(
+    method, estimator, bandwidth, smoothed):
+  """Before --smooth-estimator, a trained estimator followed any schedule
+  whose first bandwidth was set: an old config.json resumes that way."""
+  saved = json.loads(config_lib.make_config("ring", {"method": method}).to_json())
+  del saved["smooth_estimator"]
+  saved.update(estimator=estimator, bandwidth=bandwidth, final_bandwidth=bandwidth / 8,
+               anneal_steps=3000 if bandwidth else 0)
+  config = config_lib.Config.from_json(json.dumps(saved))
+  assert config.smooth_estimator == smoothed
+  if smoothed:  # its schedule kept, not zeroed as unused
+    assert (config.bandwidth, config.anneal_steps) == (0.38, 3000)
 
 
 def test_every_setting_is_documented_and_in_exactly_one_help_group():

@@ -10,9 +10,10 @@ Per iteration (Algorithm 1 of the paper):
 
 How steps 2-3 are differentiated is `lbt_tf.hypergradient` (the unroll, a
 truncated unroll, or the implicit-function hypergradient at the live
-estimator). With a bandwidth schedule (`lbt_tf.smoothing`) a trained
-estimator fits and scores samples and data smoothed by Gaussian noise of
-the current bandwidth (a KDE's kernel is that bandwidth already).
+estimator). Given a smoothing schedule (`lbt_tf.smoothing`; from the
+command line, --smooth-estimator true) a trained estimator fits and scores
+samples and data smoothed by Gaussian noise of the current bandwidth (a
+KDE's kernel is that bandwidth already).
 
 A closed-form estimator (the KDE) has no steps 1-2: its parameters are
 the generator's samples themselves (not an optimum of f_E), so the
