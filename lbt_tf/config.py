@@ -249,8 +249,8 @@ class Config:
     """Store the bandwidths a run will use in place of 0 ("from the
     mixture", see `lbt_tf.smoothing`), and 0s where no schedule is used, so
     config.json says what was used; refuse a schedule that cannot run."""
-    if self.smooth_estimator and (self.method not in ("lbt", "lbt-gan")
-                                  or self.estimator == "kde"):
+    kernel = self.estimator == "kde"
+    if self.smooth_estimator and (self.method not in TEACHING_METHODS or kernel):
       raise ValueError("--smooth-estimator true smooths the trained estimator LBT and "
                        "LBT-GAN teach (vae, iwae, flow, mixture); "
                        f"--method {self.method} --estimator {self.estimator} has none to "
@@ -262,11 +262,10 @@ class Config:
     if self.scale_teaching and not self.anneal_steps:
       raise ValueError("--scale-teaching true needs an annealed bandwidth: give "
                        "--anneal-steps N (N > 0)")
-    kernel = self.estimator == "kde"
     if not dataset.is_image:
       self.bandwidth, self.final_bandwidth = smoothing.bandwidths(
           self, datasets.data_info(self), kernel=kernel)
-    elif (self.estimator == "kde" and self.method in ("lbt", "lbt-gan", "estimator")
+    elif (kernel and self.method in TEACHING_METHODS + ("estimator",)
           and not self.bandwidth):
       raise ValueError(f"--estimator kde on {self.dataset} needs --bandwidth (each pixel's "
                        "kernel std, pixels in [0, 1]): images have no modes to derive it "
@@ -294,7 +293,7 @@ class Config:
       raise ValueError(f"unknown settings {', '.join(sorted(unknown))}")
     if "smooth_estimator" not in values:  # saved before the setting existed, when a
       # trained estimator followed any schedule whose first bandwidth was set
-      values["smooth_estimator"] = (values.get("method") in ("lbt", "lbt-gan")
+      values["smooth_estimator"] = (values.get("method") in TEACHING_METHODS
                                     and values.get("estimator") != "kde"
                                     and values.get("bandwidth", 0.0) > 0)
     return cls(**_tuples(values)).validate()
@@ -385,13 +384,12 @@ def make_config(dataset: str, overrides: dict) -> Config:
   values.update(overrides)
   values["dataset"] = dataset
   config = Config(**_tuples(values)).validate()
-  teaches = config.method in ("lbt", "lbt-gan")
   asked = [f"--{flag(name)}" for name in SCHEDULE if overrides.get(name)]
   if overrides.get("scale_teaching") and config.method == "lbt-gan":
     asked.append("--scale-teaching true")
   if asked and not config.follows_schedule:
     fix = ("add --smooth-estimator true (the bandwidth schedule as smoothing), or drop it"
-           if teaches else "drop it")
+           if config.method in TEACHING_METHODS else "drop it")
     raise ValueError(f"{asked[0]} does nothing to --method {config.method} --estimator "
                      f"{config.estimator} (no bandwidth schedule); {fix}")
   return config
@@ -399,6 +397,8 @@ def make_config(dataset: str, overrides: dict) -> Config:
 
 # The fields of the bandwidth schedule (`lbt_tf.smoothing`).
 SCHEDULE = ("bandwidth", "final_bandwidth", "anneal_steps")
+# The methods that teach an estimator (the only ones --smooth-estimator applies to).
+TEACHING_METHODS = ("lbt", "lbt-gan")
 
 
 def _tuples(values: dict) -> dict:

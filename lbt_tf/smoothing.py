@@ -4,8 +4,9 @@ A KDE teacher's kernel has a bandwidth h; with --smooth-estimator true a
 trained estimator is given one too, as Gaussian noise of std h added to the
 generator samples it fits and to the real data it scores (it then models
 both densities smoothed by N(0, h^2)); without it a trained estimator is
-never smoothed, whatever the bandwidth fields say (the paper's algorithm). A wide h lets every region of the data pull on the generator; a
-narrow one resolves the modes. h shrinks geometrically from `start` to
+never smoothed, whatever the bandwidth fields say (the paper's algorithm).
+A wide h lets every region of the data pull on the generator; a narrow one
+resolves the modes. h shrinks geometrically from `start` to
 `final` over `steps` iterations, then stays.
 
 For a mixture the defaults come from its description: start at half the
