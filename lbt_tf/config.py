@@ -120,7 +120,10 @@ class Config:
   implicit_solver: str = setting(
       "cg", "implicit: cg, neumann or outer-product (H ~ g g^T + lambda I, BRC)")
   outer_product_lambda: float = setting(
-      1.0, "implicit, outer-product (and brc-gan): lambda of H ~ g g^T + lambda I")
+      100.0, "implicit, outer-product (and brc-gan): lambda of H ~ g g^T + lambda I; near "
+             "the inner optimum the correction is a look-ahead gradient step of 1 / lambda "
+             "(brc-gan diverged at 1 and 10 on the VEEGAN ring, trained at 100 and 1000: "
+             "docs/RESULTS.md 1.5)")
   implicit_step: float = setting(1e-3, "implicit, neumann: alpha (below 2 / largest eigenvalue)")
   adversarial_weight: float = setting(0.1, "lbt-gan: lambda_G")
   teaching_warmup: int = setting(
@@ -210,7 +213,8 @@ class Config:
       if getattr(self, name) < 0:
         raise ValueError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
     positive = ("std", "radius", "spacing", "decoder_variance", "generator_lr",
-                "discriminator_lr", "estimator_lr", "implicit_step", "outer_product_lambda")
+                "discriminator_lr", "estimator_lr", "implicit_step") + (
+                    ("outer_product_lambda",) if self.uses_outer_product else ())
     for name in positive:
       if not getattr(self, name) > 0:
         raise ValueError(f"--{flag(name)} must be positive, got {getattr(self, name)}")
@@ -236,7 +240,14 @@ class Config:
       raise ValueError("--fid-samples must be 0 (off) or at least 2: FID and KID "
                        "compare covariances of features, which needs 2 samples or more")
     self._resolve_bandwidths(dataset)
+    if not self.uses_outer_product:  # stored as 0 where unused, as the bandwidths
+      self.outer_product_lambda = 0.0
     return self
+
+  @property
+  def uses_outer_product(self) -> bool:
+    """Whether --outer-product-lambda is used (BRC's Hessian approximation)."""
+    return self.method == "brc-gan" or self.implicit_solver == "outer-product"
 
   @property
   def follows_schedule(self) -> bool:
@@ -387,6 +398,10 @@ def make_config(dataset: str, overrides: dict) -> Config:
   asked = [f"--{flag(name)}" for name in SCHEDULE if overrides.get(name)]
   if overrides.get("scale_teaching") and config.method == "lbt-gan":
     asked.append("--scale-teaching true")
+  if overrides.get("outer_product_lambda") and not config.uses_outer_product:
+    raise ValueError(f"--outer-product-lambda does nothing to --method {config.method} "
+                     f"--implicit-solver {config.implicit_solver}; use --method brc-gan "
+                     "or --implicit-solver outer-product, or drop it")
   if asked and not config.follows_schedule:
     fix = ("add --smooth-estimator true (the bandwidth schedule as smoothing), or drop it"
            if config.method in TEACHING_METHODS else "drop it")

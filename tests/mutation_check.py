@@ -175,6 +175,11 @@ MUTATIONS = [
         "    if False:  # MUTATION: a signal whose exception Python ignored is forgotten\n"
         "      raise_if_signalled()",
         ("tests/test_reliability.py::test_a_signal_whose_interrupt_python_ignores_still_stops_training",)),
+    Mutation(
+        "r-brc-lambda-back-to-1", "lbt_tf/config.py",
+        '      100.0, "implicit, outer-product',
+        '      1.0, "implicit, outer-product',  # MUTATION: the default that diverged
+        ("tests/test_baselines.py::test_brc_gan_at_its_default_lambda_stays_on_the_data",)),
 ]
 
 

@@ -72,6 +72,8 @@ def test_unparseable_text_is_refused_in_one_line(name, text, message):
      "a KDE's kernel is the schedule itself"),
     ({"implicit_solver": "outer-product", "outer_product_lambda": 0.0},
      "--outer-product-lambda must be positive"),
+    ({"method": "gan", "outer_product_lambda": 10.0},
+     "--outer-product-lambda does nothing to --method gan --implicit-solver cg"),
     ({"implicit_solver": "lbfgs"}, "unknown --implicit-solver 'lbfgs'; choose from cg, "
                                    "neumann, outer-product"),
     ({"method": "vgan", "energy_units": 0}, "--energy-units must be at least 1"),
@@ -129,6 +131,24 @@ def test_a_config_saved_before_smooth_estimator_resumes_as_it_trained(
   assert config.smooth_estimator == smoothed
   if smoothed:  # its schedule kept, not zeroed as unused
     assert (config.bandwidth, config.anneal_steps) == (0.38, 3000)
+
+
+def test_a_run_saved_before_lambda_was_100_resumes_and_brc_keeps_its_own():
+  """The outer-product lambda is stored as 0 where unused, so a config.json
+  saved when its default was 1 (every run stored it) still matches today's
+  settings; a brc-gan run keeps the lambda it trained with."""
+  for method in ("gan", "lbt", "brc-gan"):
+    saved = json.loads(config_lib.make_config("ring", {"method": method}).to_json())
+    saved["outer_product_lambda"] = 1.0  # the old default
+    old = config_lib.Config.from_json(json.dumps(saved))
+    new = config_lib.make_config("ring", {"method": method})
+    if method == "brc-gan":
+      assert new.outer_product_lambda == 100.0
+      assert old.differences(new) == ["outer_product_lambda: 1.0 vs 100.0"]
+    else:
+      assert (old.outer_product_lambda, old.differences(new)) == (0.0, [])
+  outer = config_lib.make_config("ring", {"method": "lbt", "implicit_solver": "outer-product"})
+  assert outer.outer_product_lambda == 100.0
 
 
 def test_every_setting_is_documented_and_in_exactly_one_help_group():
