@@ -240,9 +240,11 @@ def _train_and_evaluate(config, workdir, trainer, checkpointer, data, report,
       export_dir = saved_model.export_generator(
           trainer.generator, trainer.noise_dim, workdir / "generator",
           metadata=export_metadata(config, step))
+    callbacks.raise_if_signalled()  # a signal lost during the export
     # The final numbers are the exported generator's, not the live model's.
     exported = generators.load(export_dir)
     metrics = scorer.final(exported.generate, step)
+    callbacks.raise_if_signalled()  # or during the scoring
   except KeyboardInterrupt:
     raise Interrupted(f"interrupted during the final export and evaluation; the "
                       f"training (step {step}) is saved in {checkpointer.latest()}: "

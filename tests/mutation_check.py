@@ -180,6 +180,17 @@ MUTATIONS = [
         '      100.0, "implicit, outer-product',
         '      1.0, "implicit, outer-product',  # MUTATION: the default that diverged
         ("tests/test_baselines.py::test_brc_gan_at_its_default_lambda_stays_on_the_data",)),
+    Mutation(
+        "s-a-signal-lost-in-the-final-export-forgotten", "lbt_tf/train_lib.py",
+        "    callbacks.raise_if_signalled()  # a signal lost during the export\n"
+        "    # The final numbers are the exported generator's, not the live model's.\n"
+        "    exported = generators.load(export_dir)\n"
+        "    metrics = scorer.final(exported.generate, step)\n"
+        "    callbacks.raise_if_signalled()  # or during the scoring\n",
+        "    # MUTATION: a signal lost during the final export or scoring is forgotten\n"
+        "    exported = generators.load(export_dir)\n"
+        "    metrics = scorer.final(exported.generate, step)\n",
+        ("tests/test_reliability.py::test_a_signal_lost_during_the_final_export_still_stops_the_run",)),
 ]
 
 

@@ -418,33 +418,57 @@ def test_an_interrupt_during_the_final_evaluation_says_what_is_saved(tmp_path):
                   "export and score it")
 
 
+LOST_SIGNAL = """
+import gc, os, signal, sys, threading
+from lbt_tf import train
+def lose_a_signal(phase, info):
+  if (phase == "start" and threading.current_thread() is threading.main_thread()
+      and os.path.exists(WHEN) and not lose_a_signal.done):
+    lose_a_signal.done = True
+    signal.raise_signal(signal.SIGTERM)  # handled here, its exception ignored
+lose_a_signal.done = False
+gc.callbacks.append(lose_a_signal)
+sys.exit(train.main(sys.argv[1:]))
+"""
+
+
+def run_losing_a_signal(workdir, when, *flags):
+  """A real `train` process on RUN that raises SIGTERM inside a gc callback
+  on its main thread as soon as the path `when` exists: the signal handler's
+  KeyboardInterrupt is then ignored by Python (its "Exception ignored in"
+  report is asserted, so the signal did land where it is lost)."""
+  script = f"WHEN = {str(when)!r}\n" + LOST_SIGNAL
+  result = subprocess.run(
+      [sys.executable, "-c", script, "--workdir", str(workdir), *RUN, *flags],
+      capture_output=True, text=True, timeout=600, env=clitools.environment())
+  assert "KeyboardInterrupt" in result.stderr, result.stderr[-2000:]
+  return result
+
+
 def test_a_signal_whose_interrupt_python_ignores_still_stops_training(tmp_path):
   """Python ignores an exception raised while a finalizer or a garbage
   collection callback runs, and so the KeyboardInterrupt of a signal that
   lands there: the training ran on (a killed comparison's training
-  outlived it by minutes). Here SIGTERM is raised inside a gc callback of
-  the training process, on its main thread, once training has started:
-  the run still stops at the next batch end with its checkpoint."""
+  outlived it by minutes). Here the signal lands once training has
+  started: the run still stops at the next batch end with its checkpoint."""
   workdir = tmp_path / "run"
-  script = textwrap.dedent(f"""
-      import gc, os, signal, sys, threading
-      from lbt_tf import train
-      def lose_a_signal(phase, info):
-        if (phase == "start" and threading.current_thread() is threading.main_thread()
-            and os.path.exists({str(workdir / "checkpoints")!r}) and not lose_a_signal.done):
-          lose_a_signal.done = True
-          signal.raise_signal(signal.SIGTERM)  # handled here, its exception ignored
-      lose_a_signal.done = False
-      gc.callbacks.append(lose_a_signal)
-      sys.exit(train.main(sys.argv[1:]))
-  """)
-  result = subprocess.run(
-      [sys.executable, "-c", script, "--workdir", str(workdir), *RUN, "--steps", "3000",
-       "--eval-every", "100", "--checkpoint-every", "100"],
-      capture_output=True, text=True, timeout=600, env=clitools.environment())
-  assert "KeyboardInterrupt" in result.stderr  # Python's "Exception ignored in" report
+  result = run_losing_a_signal(workdir, workdir / "checkpoints", "--steps", "3000",
+                               "--eval-every", "100", "--checkpoint-every", "100")
   line = result.stderr.strip().splitlines()[-1]
   match = re.fullmatch(r"lbt_tf\.train: error: interrupted at step (\d+); saved (\S+); "
                        r"run the same command to resume", line)
   assert result.returncode == 1 and match, result.stderr[-2000:]
   assert int(match[1]) < 3000 and clitools.checkpoint_steps(workdir)[-1] == int(match[1])
+
+
+def test_a_signal_lost_during_the_final_export_still_stops_the_run(tmp_path):
+  """The same lost signal once the final export has begun: the run stops
+  with the final phase's message and writes no metrics.json (it used to
+  finish and exit 0 as if never signalled)."""
+  workdir = tmp_path / "run"
+  result = run_losing_a_signal(workdir, workdir / "generator", "--steps", "20")
+  line = result.stderr.strip().splitlines()[-1]
+  assert result.returncode == 1, result.stderr[-2000:]
+  assert line.startswith("lbt_tf.train: error: interrupted during the final export and "
+                         "evaluation; the training (step 20) is saved in "), line
+  assert not (workdir / "metrics.json").exists()
