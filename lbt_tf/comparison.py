@@ -436,16 +436,19 @@ def markdown_table(comparison: Comparison, results) -> str:
       budget = f"{config.steps} iterations"
     lines += [f"**{dataset}** ({about}), {budget}, mean ± std over seeds:",
               "",
-              "| method | seeds | " + " | ".join(label for _, label, _ in columns) + " |",
-              "|---" * (len(columns) + 2) + "|"]
+              "| method | teacher | seeds | " + " | ".join(label for _, label, _ in columns)
+              + " |",
+              "|---" * (len(columns) + 3) + "|"]
     if FLOOR["modes_covered"] in any_run:
       cells = [fmt.format(any_run[FLOOR[key]]) if key in FLOOR else ""
                for key, _, fmt in columns]
-      lines.append("| real data (the instrument's floor) | | " + " | ".join(cells) + " |")
+      lines.append("| real data (the instrument's floor) | | | " + " | ".join(cells) + " |")
     for method in comparison.methods:
       runs = runs_of.get(method, [])
+      teacher = comparison.run_config(dataset, method, comparison.seeds[0]).teacher
       if not runs:
-        lines.append(f"| {method} | 0 | " + " | ".join("-" for _ in columns) + " |")
+        lines.append(f"| {method} | {teacher} | 0 | " + " | ".join("-" for _ in columns)
+                     + " |")
         continue
       cells = []
       for key, _, fmt in columns:
@@ -455,7 +458,7 @@ def markdown_table(comparison: Comparison, results) -> str:
           continue
         mean, std = mean_std(values)
         cells.append(f"{fmt.format(mean)} ± {fmt.format(std)}")
-      lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + " |")
+      lines.append(f"| {method} | {teacher} | {len(runs)} | " + " | ".join(cells) + " |")
     if any(key == "fid" for key, _, _ in columns):
       lines += ["", "FID and KID are this library's own (Keras InceptionV3, the n "
                     "generated against n training images), not comparable with "

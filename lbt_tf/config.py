@@ -250,6 +250,28 @@ class Config:
     return self.method == "brc-gan" or self.implicit_solver == "outer-product"
 
   @property
+  def teacher(self) -> str:
+    """What LBT or LBT-GAN teaches, in words for a table row ("none" for the
+    other methods; the estimator alone: what it fits): the kernel teacher
+    (a KDE of the generator's samples: no inner training, no unroll) or a
+    trained estimator with M real steps and its hypergradient."""
+    if self.method not in TEACHING_METHODS + ("estimator",):
+      return "none"
+    if self.estimator == "kde":
+      h = (f"h {self.bandwidth:.3g} -> {self.final_bandwidth:.3g}" if self.anneal_steps
+           else f"h {self.bandwidth:.3g}")
+      return f"kernel (KDE, {h}, no unroll)"
+    if self.method == "estimator":
+      return f"{self.estimator} (fitted to the data)"
+    gradient = {"unroll": f"K = {self.unroll_steps} unrolled",
+                "truncated": f"last {self.truncate_steps} of K = {self.unroll_steps} unrolled",
+                "implicit": f"implicit ({self.implicit_solver})"}[self.hypergradient]
+    smoothed = (f", smoothed h {self.bandwidth:.3g} -> {self.final_bandwidth:.3g}"
+                if self.smooth_estimator and self.anneal_steps else
+                f", smoothed h {self.bandwidth:.3g}" if self.smooth_estimator else "")
+    return f"{self.estimator}, M = {self.estimator_steps}, {gradient}{smoothed}"
+
+  @property
   def follows_schedule(self) -> bool:
     """Whether the bandwidth schedule (`lbt_tf.smoothing`) is used: as a
     KDE's kernel, or as the smoothing of a trained estimator that LBT or

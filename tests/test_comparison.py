@@ -39,7 +39,9 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
                                   "config.json").read_text())
   assert (variant["method"], variant["estimator"], variant["bandwidth"]) == ("lbt", "kde", 0.2)
   table = (workdir / "results.md").read_text()
-  assert "| gan | 1 |" in table and "| pacgan | 1 |" in table
+  assert "| gan | none | 1 |" in table and "| pacgan | none | 1 |" in table
+  # every row says which teacher produced it
+  assert "| lbt[estimator=kde,bandwidth=0.2] | kernel (KDE, h 0.2 -> 0.05, no unroll) | 1 |" in table
 
   # Re-running trains nothing; a run that lost its final metrics (killed
   # during its evaluation) is finished from its checkpoint, not retrained.
@@ -57,7 +59,7 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
 
   # The exported generators re-scored with other noise.
   table = (workdir / "rescored-7.md").read_text()
-  assert "seed 7" in table and "| gan | 1 |" in table and "| pacgan | 1 |" in table
+  assert "seed 7" in table and "| gan | none | 1 |" in table and "| pacgan | none | 1 |" in table
 
 
 def test_rows_are_methods_with_settings_of_their_own():
@@ -139,9 +141,10 @@ def test_image_comparison_tables_grids_and_rescoring(tmp_path):
   own = json.loads((workdir / "stacked_digits/gan/seed-1/metrics.json").read_text())
   table = (workdir / "results.md").read_text()
   assert "KL(modes ‖ uniform)" in table and "1000 modes" in table
-  assert f"| gan | 1 | {own['modes_covered']:.1f} ± 0.0 | {own['kl_to_uniform']:.3f} ± 0.000 |" in table
+  assert (f"| gan | none | 1 | {own['modes_covered']:.1f} ± 0.0 | "
+          f"{own['kl_to_uniform']:.3f} ± 0.000 |") in table
   rescored = (workdir / "rescored-5.md").read_text()
-  assert "| gan | 1 |" in rescored and "KL(modes ‖ uniform)" in rescored
+  assert "| gan | none | 1 |" in rescored and "KL(modes ‖ uniform)" in rescored
 
 
 def test_the_former_command_name_still_works(tmp_path):

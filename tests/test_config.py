@@ -173,3 +173,23 @@ def test_help_shows_the_chosen_presets_values_without_tensorflow():
   assert "2-D mixture (defaults: the grid preset):" in out
   assert "--num-modes VALUE" in out and "[100]" in out and "[0.01]" in out
   assert "density estimator (defaults: the grid preset):" in out
+
+
+@pytest.mark.parametrize("dataset, overrides, teacher", [
+    ("ring", {"method": "gan"}, "none"),
+    ("ring", {"method": "unrolled-gan"}, "none"),  # it unrolls D, it teaches nothing
+    ("ring", {}, "kernel (KDE, h 0.383 -> 0.05, no unroll)"),  # the preset's
+    ("ring", {"estimator": "vae"}, "vae, M = 10, K = 5 unrolled"),  # the paper's
+    ("ring", {"estimator": "vae", "smooth_estimator": True},
+     "vae, M = 10, K = 5 unrolled, smoothed h 0.383 -> 0.05"),
+    ("ring", {"estimator": "mixture", "hypergradient": "truncated", "truncate_steps": 2},
+     "mixture, M = 10, last 2 of K = 5 unrolled"),
+    ("stacked_fashion_mnist", {"method": "lbt-gan", "hypergradient": "implicit",
+                               "implicit_solver": "outer-product"},
+     "vae, M = 15, implicit (outer-product)"),
+    ("ring", {"method": "estimator", "estimator": "flow"}, "flow (fitted to the data)"),
+])
+def test_every_row_can_say_which_teacher_produced_it(dataset, overrides, teacher):
+  """`Config.teacher`, the comparison tables' teacher column: the kernel
+  teacher is never mistaken for a trained, unrolled one, nor the reverse."""
+  assert config_lib.make_config(dataset, overrides).teacher == teacher
