@@ -4,8 +4,8 @@ Times, in one process, the steady-state milliseconds per iteration of each
 image method at the stacked presets' sizes (stacked Fashion-MNIST, 28x28x3,
 batch 64, the authors' G and D) and at CelebA's (a folder of 64x64 images
 this script writes, the preset's DCGAN nets, batch 64): GAN, PacGAN,
-Unrolled GAN, WGAN-GP, and LBT-GAN with each image teacher and hypergradient
-in `ROWS`. LBT-GAN is timed after its warm-up (the teaching iterations; a
+Unrolled GAN, WGAN-GP, ALI, VGAN, BRC-GAN, and LBT-GAN with each image
+teacher and hypergradient in `ROWS`. LBT-GAN is timed after its warm-up (the teaching iterations; a
 warm-up iteration is a GAN iteration). Rows run interleaved, `--rounds`
 times, and each keeps its best round, so a load that comes and goes touches
 every row alike; ratios to the GAN of the same dataset are printed. Run it
@@ -29,9 +29,14 @@ ROWS = {
     "pacgan": {"method": "pacgan"},
     "unrolled-gan": {"method": "unrolled-gan"},
     "wgan-gp": {"method": "wgan-gp"},
+    "ali": {"method": "ali"},
+    "vgan": {"method": "vgan"},
+    "brc-gan": {"method": "brc-gan"},
     "lbt-gan, VAE (authors' M = 15, K = 5)": {"method": "lbt-gan"},
     "lbt-gan, VAE, M = 3": {"method": "lbt-gan", "estimator_steps": 3},
     "lbt-gan, VAE, truncated T = 1": {"method": "lbt-gan", "hypergradient": "truncated"},
+    "lbt-gan, VAE, implicit outer-product": {
+        "method": "lbt-gan", "hypergradient": "implicit", "implicit_solver": "outer-product"},
     # The kernel teacher on flattened pixels: no estimator, no unroll; its
     # centres are K = 5 batches of generator samples (the bandwidths do not
     # change the cost).
