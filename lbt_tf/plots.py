@@ -1,6 +1,8 @@
 """Figure 1 (densities: data beside generator), Figure 2 (metric curves),
 and grids of generated images."""
 
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
@@ -84,15 +86,22 @@ def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",
   panels = [panel for panel in panels if panel[0] in first]
   if not panels:
     return
-  fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4),
-                           squeeze=False)
+  # A comparison's rows have long names (lbt-gan[estimator=kde,...]) and may
+  # be 15 or more: the legend goes below the panels, one wrapped row name per
+  # entry, and lines past the 10 colours change style.
+  labels = [wrapped(name) for name in series]
+  columns = max(1, min(len(labels), len(panels)))
+  legend_lines = sum(label.count("\n") + 1 for label in labels) / columns
+  fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4 + 0.2 * legend_lines),
+                           squeeze=False, layout="constrained")
   axes = axes[0]
   for ax, (key, label, scale) in zip(axes, panels):
-    for name, values in series.items():
+    for i, values in enumerate(series.values()):
       steps = np.asarray(values[x])
       ys = np.atleast_2d(np.asarray(values[key], dtype=float))
       mean = np.nanmean(ys, axis=0)
-      line, = ax.plot(steps, mean, label=name)
+      line, = ax.plot(steps, mean, color=f"C{i % 10}", linestyle=LINE_STYLES[i // 10 % 3],
+                      label=labels[i])
       if len(ys) > 1:
         std = np.nanstd(ys, axis=0)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2,
@@ -100,11 +109,26 @@ def metric_curves(series: dict, path, title: str = "", coverage="modes_covered",
     ax.set_xlabel({"step": "# iterations", "seconds": "training seconds (budgeted)"}[x])
     ax.set_ylabel(label)
     ax.set_yscale(scale)
-  axes[0].legend()
+  fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+             ncols=columns, fontsize="small", frameon=False)
   if title:
     fig.suptitle(title)
-  fig.tight_layout()
   save(fig, path)
+
+
+LEGEND_WIDTH = 60  # characters per line of a legend entry
+LINE_STYLES = ("-", "--", ":")
+
+
+def wrapped(name: str, width: int = LEGEND_WIDTH) -> str:
+  """A row name (`lbt-gan[estimator=kde,bandwidth=7,...]`) in lines of at
+  most `width` characters where it can, broken only after "[" or ","."""
+  lines = [""]
+  for piece in re.findall(r"[^,\[]+[,\[]?|[,\[]", name):
+    if lines[-1] and len(lines[-1]) + len(piece) > width:
+      lines.append("")
+    lines[-1] += piece
+  return "\n".join(lines)
 
 
 GRID_SAMPLES = 64  # images in a sample grid
