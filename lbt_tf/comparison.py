@@ -386,6 +386,7 @@ def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]
     if finished(directory, comparison.steps_of(dataset, method)):
       metrics = with_current_kl_keys(json.loads((directory / "metrics.json").read_text()))
       metrics["seed"] = seed
+      metrics["teacher"] = recorded_teacher(directory)
       # The run recorded its export's path as it was given; the comparison
       # directory may have been moved or named relative to another place.
       metrics["generator"] = str(directory / "generator" /
@@ -400,6 +401,24 @@ def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]
             [row["iterations_per_second"] for row in periods]))
       results.setdefault(dataset, {}).setdefault(method, []).append(metrics)
   return results
+
+
+def recorded_teacher(directory: pathlib.Path) -> str:
+  """The teacher of the run in `directory` as its own config.json records it
+  (a run trained by an earlier version may differ from today's preset)."""
+  try:
+    return config_lib.load(directory).teacher
+  except (ValueError, TypeError) as e:  # a config.json this version cannot read
+    return f"unknown ({e})"
+
+
+def teacher_of(comparison: Comparison, dataset, method, runs) -> str:
+  """The teacher cell of a row: what its finished runs recorded (all of
+  them, if they differ), else what the row would train today."""
+  recorded = sorted({run["teacher"] for run in runs if "teacher" in run})
+  if recorded:
+    return " / ".join(recorded)
+  return comparison.run_config(dataset, method, comparison.seeds[0]).teacher
 
 
 def mean_std(values) -> Tuple[float, float]:
@@ -445,7 +464,7 @@ def markdown_table(comparison: Comparison, results) -> str:
       lines.append("| real data (the instrument's floor) | | | " + " | ".join(cells) + " |")
     for method in comparison.methods:
       runs = runs_of.get(method, [])
-      teacher = comparison.run_config(dataset, method, comparison.seeds[0]).teacher
+      teacher = teacher_of(comparison, dataset, method, runs)
       if not runs:
         lines.append(f"| {method} | {teacher} | 0 | " + " | ".join("-" for _ in columns)
                      + " |")
@@ -572,7 +591,7 @@ def rescore(comparison: Comparison, workdir, seed: int, report=print) -> pathlib
         metrics = scoring.score_export(config, generators.load(run["generator"]),
                                        config.final_eval_samples, seed,
                                        report=lambda _: None)
-        metrics.update(seed=run["seed"],
+        metrics.update(seed=run["seed"], teacher=run["teacher"],
                        iterations_per_second=run["iterations_per_second"])
         rescored.setdefault(dataset, {}).setdefault(method, []).append(metrics)
   path = workdir / f"rescored-{seed}.md"

@@ -252,24 +252,31 @@ class Config:
   @property
   def teacher(self) -> str:
     """What LBT or LBT-GAN teaches, in words for a table row ("none" for the
-    other methods; the estimator alone: what it fits): the kernel teacher
-    (a KDE of the generator's samples: no inner training, no unroll) or a
-    trained estimator with M real steps and its hypergradient."""
+    other methods; for the estimator alone, what it fits): the kernel
+    teacher (a KDE on K batches of the generator's samples: no inner
+    training, no unroll) or a trained estimator with its M real steps, its
+    hypergradient and learning rates, smoothed or not."""
     if self.method not in TEACHING_METHODS + ("estimator",):
       return "none"
-    if self.estimator == "kde":
-      h = (f"h {self.bandwidth:.3g} -> {self.final_bandwidth:.3g}" if self.anneal_steps
-           else f"h {self.bandwidth:.3g}")
-      return f"kernel (KDE, {h}, no unroll)"
     if self.method == "estimator":
       return f"{self.estimator} (fitted to the data)"
-    gradient = {"unroll": f"K = {self.unroll_steps} unrolled",
-                "truncated": f"last {self.truncate_steps} of K = {self.unroll_steps} unrolled",
-                "implicit": f"implicit ({self.implicit_solver})"}[self.hypergradient]
-    smoothed = (f", smoothed h {self.bandwidth:.3g} -> {self.final_bandwidth:.3g}"
-                if self.smooth_estimator and self.anneal_steps else
-                f", smoothed h {self.bandwidth:.3g}" if self.smooth_estimator else "")
-    return f"{self.estimator}, M = {self.estimator_steps}, {gradient}{smoothed}"
+    bandwidth = (f"h {self.bandwidth:.3g} -> {self.final_bandwidth:.3g}" if self.anneal_steps
+                 else f"h {self.bandwidth:.3g}")
+    if self.estimator == "kde":
+      return f"kernel (KDE on K = {self.unroll_steps} batches, {bandwidth}, no unroll)"
+    lr, unroll_lr = self.estimator_lr, self.unroll_lr or self.estimator_lr
+    unrolled = f"K = {self.unroll_steps} unrolled"
+    if self.hypergradient == "implicit":
+      steps = f"M = {self.estimator_steps}, implicit ({self.implicit_solver}), lr {lr:g}"
+    elif unroll_lr == lr:
+      steps = f"M = {self.estimator_steps}, {unrolled}, lr {lr:g}"
+    else:
+      steps = f"M = {self.estimator_steps} at lr {lr:g}, {unrolled} at lr {unroll_lr:g}"
+    if self.hypergradient == "truncated":
+      steps += f", the last {self.truncate_steps} differentiated"
+    if self.smooth_estimator:
+      steps += f", smoothed {bandwidth}"
+    return f"{self.estimator} ({steps})"
 
   @property
   def follows_schedule(self) -> bool:

@@ -41,11 +41,16 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
   table = (workdir / "results.md").read_text()
   assert "| gan | none | 1 |" in table and "| pacgan | none | 1 |" in table
   # every row says which teacher produced it
-  assert "| lbt[estimator=kde,bandwidth=0.2] | kernel (KDE, h 0.2 -> 0.05, no unroll) | 1 |" in table
+  assert ("| lbt[estimator=kde,bandwidth=0.2] | kernel (KDE on K = 5 batches, h 0.2 -> 0.05, "
+          "no unroll) | 1 |") in table
 
   # Re-running trains nothing; a run that lost its final metrics (killed
   # during its evaluation) is finished from its checkpoint, not retrained.
+  # The teacher column is what each run recorded, not today's preset (here
+  # a config.json edited as if an earlier version had trained it).
   finished_at = (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns
+  recorded = workdir / "ring/lbt+estimator=kde+bandwidth=0.2/seed-3/config.json"
+  recorded.write_text(recorded.read_text().replace('"unroll_steps": 5', '"unroll_steps": 3'))
   (workdir / "ring/pacgan/seed-3/metrics.json").unlink()
   again = clitools.run_here("lbt_tf.compare", "--workdir", workdir, *TINY,
                        "--rescore-seed", "7")
@@ -60,6 +65,9 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
   # The exported generators re-scored with other noise.
   table = (workdir / "rescored-7.md").read_text()
   assert "seed 7" in table and "| gan | none | 1 |" in table and "| pacgan | none | 1 |" in table
+  for name in ("results.md", "rescored-7.md"):
+    assert "| kernel (KDE on K = 3 batches, h 0.2 -> 0.05, no unroll) | 1 |" in (
+        workdir / name).read_text()
 
 
 def test_rows_are_methods_with_settings_of_their_own():
@@ -258,3 +266,27 @@ def test_a_killed_comparison_leaves_no_training_behind(tmp_path):
     pytest.fail(f"training pid {child} outlived its killed comparison")
   log = (run.parent / "seed-3.log").read_text()
   assert "interrupted at step" in log  # it saved its checkpoint on the way out
+
+
+def test_curve_legends_wrap_long_rows_below_the_panels(tmp_path):
+  """15 rows named like `lbt-gan[estimator=kde,...]` once drew a legend over
+  both panels: each name is now broken after "[" or "," into lines of at
+  most 60 characters, and the legend sits below the panels, which keep
+  their size while the figure grows."""
+  from matplotlib import image  # pylint: disable=g-import-not-at-top
+  from lbt_tf import plots  # pylint: disable=g-import-not-at-top
+  name = ("lbt-gan[estimator=kde,bandwidth=7,final_bandwidth=1,anneal_steps=1000,"
+          "scale_teaching=true,adversarial_weight=0.1,teaching_warmup=0]")
+  lines = plots.wrapped(name).split("\n")
+  assert "".join(lines) == name and len(lines) == 3
+  assert all(len(line) <= 60 for line in lines)
+  assert all(line.endswith((",", "[")) for line in lines[:-1])
+  assert plots.wrapped("a" * 70) == "a" * 70  # no place to break: kept whole
+  curve = {"step": [1, 2], "modes_covered": [[1.0, 2.0]], "kl_to_uniform": [[3.0, 2.0]]}
+  heights = []
+  for rows in (1, 15):
+    path = tmp_path / f"curves-{rows}.png"
+    plots.metric_curves({f"{name}-{i}": curve for i in range(rows)}, path,
+                        panels=plots.IMAGE_CURVES)
+    heights.append(image.imread(path).shape[0])
+  assert heights[1] > 1.5 * heights[0]  # (a legend inside the panels: equal heights)

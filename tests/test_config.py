@@ -178,18 +178,26 @@ def test_help_shows_the_chosen_presets_values_without_tensorflow():
 @pytest.mark.parametrize("dataset, overrides, teacher", [
     ("ring", {"method": "gan"}, "none"),
     ("ring", {"method": "unrolled-gan"}, "none"),  # it unrolls D, it teaches nothing
-    ("ring", {}, "kernel (KDE, h 0.383 -> 0.05, no unroll)"),  # the preset's
-    ("ring", {"estimator": "vae"}, "vae, M = 10, K = 5 unrolled"),  # the paper's
+    ("ring", {}, "kernel (KDE on K = 5 batches, h 0.383 -> 0.05, no unroll)"),  # the preset's
+    ("ring", {"bandwidth": 0.2, "anneal_steps": 0, "unroll_steps": 2},
+     "kernel (KDE on K = 2 batches, h 0.2, no unroll)"),
+    ("ring", {"estimator": "vae"},  # the paper's algorithm, the authors' schedule
+     "vae (M = 10 at lr 0.0003, K = 5 unrolled at lr 0.0001)"),
+    ("veegan-ring", {"estimator": "vae"}, "vae (M = 2, K = 5 unrolled, lr 0.001)"),
     ("ring", {"estimator": "vae", "smooth_estimator": True},
-     "vae, M = 10, K = 5 unrolled, smoothed h 0.383 -> 0.05"),
+     "vae (M = 10 at lr 0.0003, K = 5 unrolled at lr 0.0001, smoothed h 0.383 -> 0.05)"),
     ("ring", {"estimator": "mixture", "hypergradient": "truncated", "truncate_steps": 2},
-     "mixture, M = 10, last 2 of K = 5 unrolled"),
+     "mixture (M = 10 at lr 0.0003, K = 5 unrolled at lr 0.0001, the last 2 differentiated)"),
+    ("ring", {"estimator": "flow", "hypergradient": "implicit", "implicit_solver": "neumann"},
+     "flow (M = 10, implicit (neumann), lr 0.0003)"),
     ("stacked_fashion_mnist", {"method": "lbt-gan", "hypergradient": "implicit",
                                "implicit_solver": "outer-product"},
-     "vae, M = 15, implicit (outer-product)"),
+     "vae (M = 15, implicit (outer-product), lr 0.0003)"),
     ("ring", {"method": "estimator", "estimator": "flow"}, "flow (fitted to the data)"),
+    ("ring", {"method": "estimator", "estimator": "kde"}, "kde (fitted to the data)"),
 ])
 def test_every_row_can_say_which_teacher_produced_it(dataset, overrides, teacher):
   """`Config.teacher`, the comparison tables' teacher column: the kernel
-  teacher is never mistaken for a trained, unrolled one, nor the reverse."""
+  teacher is never mistaken for a trained, unrolled one, nor the reverse,
+  and two schedules that differ only in learning rate read differently."""
   assert config_lib.make_config(dataset, overrides).teacher == teacher
