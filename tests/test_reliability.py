@@ -461,12 +461,18 @@ def test_a_signal_whose_interrupt_python_ignores_still_stops_training(tmp_path):
   assert int(match[1]) < 3000 and clitools.checkpoint_steps(workdir)[-1] == int(match[1])
 
 
-def test_a_signal_lost_during_the_final_export_still_stops_the_run(tmp_path):
-  """The same lost signal once the final export has begun: the run stops
-  with the final phase's message and writes no metrics.json (it used to
-  finish and exit 0 as if never signalled)."""
+@pytest.mark.parametrize("phase, when", [
+    ("export", "generator"),  # made as the export begins
+    ("scoring", "generator/1"),  # the finished export, renamed into place
+])
+def test_a_signal_lost_during_the_final_export_still_stops_the_run(tmp_path, phase, when):
+  """The same lost signal once the final export, or the final scoring of
+  the exported generator, has begun: the run stops with the final phase's
+  message and writes no metrics.json (it used to finish and exit 0 as if
+  never signalled)."""
+  del phase
   workdir = tmp_path / "run"
-  result = run_losing_a_signal(workdir, workdir / "generator", "--steps", "20")
+  result = run_losing_a_signal(workdir, workdir / when, "--steps", "20")
   line = result.stderr.strip().splitlines()[-1]
   assert result.returncode == 1, result.stderr[-2000:]
   assert line.startswith("lbt_tf.train: error: interrupted during the final export and "
