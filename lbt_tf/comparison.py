@@ -408,8 +408,8 @@ def recorded_teacher(directory: pathlib.Path) -> str:
   (a run trained by an earlier version may differ from today's preset)."""
   try:
     return config_lib.load(directory).teacher
-  except (ValueError, TypeError) as e:  # a config.json this version cannot read
-    return f"unknown ({e})"
+  except (ValueError, TypeError):  # a config.json this version cannot read
+    return "unknown (its config.json is not this version's)"
 
 
 def teacher_of(comparison: Comparison, dataset, method, runs) -> str:
