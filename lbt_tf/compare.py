@@ -96,11 +96,12 @@ def main(argv=None):
 
   report = lambda message: print(f"{PROG}: {message}", flush=True)
   cli.interrupt_on_signals()
+  failures = []
   if not args.report_only:
     try:
       # One comparison per workdir: two would train the same runs.
       with runlock.RunLock(args.workdir, report):
-        chosen = train_all(chosen, args.workdir, args.jobs, report)
+        chosen, failures = train_all(chosen, args.workdir, args.jobs, report)
     except (ValueError, OSError) as e:  # RunLocked, a failed measurement
       cli.fail(PROG, str(e))
   with cli.errors_in_one_line(PROG):
@@ -112,10 +113,14 @@ def main(argv=None):
     if args.rescore_seed is not None:
       path = comparison.rescore(chosen, args.workdir, args.rescore_seed, report)
       print(path.read_text())
+  if failures:  # after the report of the runs that finished: nothing is lost
+    cli.fail(PROG, f"{len(failures)} run(s) failed, first {failures[0][0]}: "
+             f"{failures[0][1]} (see its seed-*.log); the table has the others")
 
 
 def train_all(chosen, workdir, jobs, report):
-  """Plan an equal-time budget if asked, then train every unfinished run."""
+  """Plan an equal-time budget if asked, then train every unfinished run;
+  returns the comparison (with its budget) and the runs that failed."""
   try:
     if chosen.seconds:
       chosen = comparison.plan_budget(chosen, workdir, report)
@@ -126,10 +131,7 @@ def train_all(chosen, workdir, jobs, report):
   except KeyboardInterrupt:
     cli.fail(PROG, "interrupted; the runs saved checkpoints (and budget.json its "
              "measurements): run the same command to resume")
-  if failures:
-    cli.fail(PROG, f"{len(failures)} run(s) failed, first {failures[0][0]}: "
-             f"{failures[0][1]} (see its seed-*.log)")
-  return chosen
+  return chosen, failures
 
 
 if __name__ == "__main__":

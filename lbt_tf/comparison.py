@@ -462,12 +462,14 @@ def markdown_table(comparison: Comparison, results) -> str:
       cells = [fmt.format(any_run[FLOOR[key]]) if key in FLOOR else ""
                for key, _, fmt in columns]
       lines.append("| real data (the instrument's floor) | | | " + " | ".join(cells) + " |")
+    short = False  # a row with fewer finished seeds than planned
     for method in comparison.methods:
       runs = runs_of.get(method, [])
       teacher = teacher_of(comparison, dataset, method, runs)
       if not runs:
-        lines.append(f"| {method} | {teacher} | 0 | " + " | ".join("-" for _ in columns)
-                     + " |")
+        lines.append(f"| {method} | {teacher} | 0 of {len(comparison.seeds)} | "
+                     + " | ".join("-" for _ in columns) + " |")
+        short = True
         continue
       cells = []
       for key, _, fmt in columns:
@@ -477,7 +479,15 @@ def markdown_table(comparison: Comparison, results) -> str:
           continue
         mean, std = mean_std(values)
         cells.append(f"{fmt.format(mean)} ± {fmt.format(std)}")
-      lines.append(f"| {method} | {teacher} | {len(runs)} | " + " | ".join(cells) + " |")
+      seeds = (f"{len(runs)}" if len(runs) == len(comparison.seeds)
+               else f"{len(runs)} of {len(comparison.seeds)}")
+      short = short or len(runs) < len(comparison.seeds)
+      lines.append(f"| {method} | {teacher} | {seeds} | " + " | ".join(cells) + " |")
+    if short:
+      lines += ["", "\"n of m\" seeds: only n of the row's m runs have finished; the "
+                    "others are still to run, were interrupted (the same command resumes "
+                    "them) or failed (the last line of <dataset>/<method>/seed-<s>.log says "
+                    "why, e.g. diverged): the mean is over the finished ones only."]
     if any(key == "fid" for key, _, _ in columns):
       lines += ["", "FID and KID are this library's own (Keras InceptionV3, the n "
                     "generated against n training images), not comparable with "

@@ -290,3 +290,42 @@ def test_curve_legends_wrap_long_rows_below_the_panels(tmp_path):
                         panels=plots.IMAGE_CURVES)
     heights.append(image.imread(path).shape[0])
   assert heights[1] > 1.5 * heights[0]  # (a legend inside the panels: equal heights)
+
+
+def test_a_row_with_missing_seeds_says_how_many_of_how_many():
+  """A run that diverged (or has not run yet) has no final metrics: its row
+  must not look complete. Three seeds planned, two finished, one row with
+  none."""
+  chosen = comparison.load_preset("paper", datasets=("ring",), methods=("gan", "pacgan", "lbt"))
+  finished = {"ring": {"gan": [{"seed": s, "teacher": "none", "high_quality_percent": 90.0}
+                               for s in (0, 1, 2)],
+                       "pacgan": [{"seed": 0, "teacher": "none", "high_quality_percent": 80.0},
+                                  {"seed": 2, "teacher": "none", "high_quality_percent": 70.0}]}}
+  table = comparison.markdown_table(chosen, finished)
+  assert "| gan | none | 3 |" in table
+  assert "| pacgan | none | 2 of 3 | " in table and "75.0 ± 7.1" in table
+  assert "| lbt | kernel (KDE on K = 5 batches, h 0.383 -> 0.05, no unroll) | 0 of 3 |" in table
+  assert '"n of m" seeds: only n of the row\'s m runs have finished' in table
+  complete = comparison.markdown_table(chosen, {"ring": {m: finished["ring"]["gan"]
+                                                        for m in ("gan", "pacgan", "lbt")}})
+  assert "of 3" not in complete
+
+
+def test_a_failed_run_is_named_after_the_table_of_the_others(tmp_path):
+  """One run fails (its directory holds something that is not a run, which
+  `train` refuses): the others train, the table is written with the failed
+  row's "0 of 1" seeds, and then the comparison exits 1 naming the run and
+  its log's last line."""
+  workdir = tmp_path / "comparison"
+  stray = workdir / "ring" / "pacgan" / "seed-3" / "notes.txt"
+  stray.parent.mkdir(parents=True)
+  stray.write_text("not a run")
+  args = [*TINY[:TINY.index("--methods")], "--methods", "gan,pacgan",
+          *TINY[TINY.index("--methods") + 2:]]
+  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, *args)
+  assert result.returncode == 1
+  line = result.stderr.strip().splitlines()[-1]
+  assert line.startswith(f"lbt_tf.compare: error: 1 run(s) failed, first {stray.parent}: "), line
+  assert "is not empty and holds no lbt_tf run" in line and line.endswith("the table has the others")
+  table = (workdir / "results.md").read_text()
+  assert "| gan | none | 1 |" in table and "| pacgan | none | 0 of 1 |" in table
