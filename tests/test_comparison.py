@@ -87,10 +87,10 @@ def test_table_shows_mean_and_sample_std_over_seeds():
          "iterations_per_second": 10.0}
   results = {"ring": {"gan": [dict(row, modes_covered=8), dict(row, modes_covered=6)]}}
   table = comparison.markdown_table(chosen, results)
-  assert ("| gan | 2 | 7.0 ± 1.4 | 8.0 ± 0.0 | 50.0 ± 0.0 | 2.750 ± 0.000 | 0.500 ± 0.000 "
+  assert ("| gan | none | 2 | 7.0 ± 1.4 | 8.0 ± 0.0 | 50.0 ± 0.0 | 2.750 ± 0.000 | 0.500 ± 0.000 "
           "| 6.0 ± 0.0 | 10.0 ± 0.0 |") in table
   assert "intra-mode KL, all modes (cap 10) | intra-mode KL, fitted modes | modes fitted" in table
-  assert "| lbt | 0 | - |" in table  # missing runs are shown, not hidden
+  assert "| lbt | kernel (KDE on K = 5 batches, h 0.383 -> 0.05, no unroll) | 0 of 2 | - |" in table  # missing runs are shown, not hidden
 
 
 def test_a_run_recorded_before_the_all_mode_kl_shows_its_kl_as_the_fitted_one():
