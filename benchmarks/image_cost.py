@@ -32,11 +32,13 @@ ROWS = {
     "ali": {"method": "ali"},
     "vgan": {"method": "vgan"},
     "brc-gan": {"method": "brc-gan"},
-    "lbt-gan, VAE (authors' M = 15, K = 5)": {"method": "lbt-gan"},
-    "lbt-gan, VAE, M = 3": {"method": "lbt-gan", "estimator_steps": 3},
-    "lbt-gan, VAE, truncated T = 1": {"method": "lbt-gan", "hypergradient": "truncated"},
+    "lbt-gan, VAE (authors' M = 15, K = 5)": {"method": "lbt-gan", "estimator": "vae"},
+    "lbt-gan, VAE, M = 3": {"method": "lbt-gan", "estimator": "vae", "estimator_steps": 3},
+    "lbt-gan, VAE, truncated T = 1": {"method": "lbt-gan", "estimator": "vae",
+                                      "hypergradient": "truncated"},
     "lbt-gan, VAE, implicit outer-product": {
-        "method": "lbt-gan", "hypergradient": "implicit", "implicit_solver": "outer-product"},
+        "method": "lbt-gan", "estimator": "vae", "hypergradient": "implicit",
+        "implicit_solver": "outer-product"},
     # The kernel teacher on flattened pixels: no estimator, no unroll; its
     # centres are K = 5 batches of generator samples (the bandwidths do not
     # change the cost).

@@ -24,7 +24,7 @@ from image_cost import KERNEL, celeba_like_folder  # pylint: disable=wrong-impor
 ROWS = {  # name: (what it is, settings)
     "gan": ("GAN", {"method": "gan"}),
     "kernel": ("LBT-GAN, kernel on pixels (K = 5)", KERNEL),
-    "vae": ("LBT-GAN, VAE (authors' M = 15, K = 5)", {"method": "lbt-gan"}),
+    "vae": ("LBT-GAN, VAE (authors' M = 15, K = 5)", {"method": "lbt-gan", "estimator": "vae"}),
 }
 
 

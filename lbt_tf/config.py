@@ -379,10 +379,26 @@ def flag(field_name: str) -> str:
   return field_name.replace("_", "-")
 
 
-def preset(dataset: str) -> dict:
-  """The settings a dataset's preset chooses (its data block aside)."""
-  return {key: value for key, value in datasets.read_preset(dataset).items()
-          if not key.startswith("_") and key != "data"}  # "_about": what it is
+def preset(dataset: str, estimator: str = None) -> dict:
+  """The settings a dataset's preset chooses (its data block aside) for a
+  run whose estimator is `estimator` (default: the preset's own).
+
+  A preset may tune its teachers apart: its "teachers" block holds the
+  settings of the kernel teacher ("kde") and of the trained estimators
+  ("trained": vae, iwae, flow, mixture), applied over its other settings
+  according to the run's estimator, so that a preset tuned for one teacher
+  does not hand its lambda_G or warm-up to the other.
+  """
+  chosen = {key: value for key, value in datasets.read_preset(dataset).items()
+            if not key.startswith("_") and key not in ("data", "teachers")}  # "_about": what it is
+  teachers = datasets.read_preset(dataset).get("teachers", {})
+  if set(teachers) - {"kde", "trained"}:
+    raise ValueError(f"preset {dataset}: its \"teachers\" block names "
+                     f"{sorted(set(teachers) - {'kde', 'trained'})}; only \"kde\" and "
+                     "\"trained\" are teachers")
+  estimator = estimator or chosen.get("estimator", Config.estimator)
+  chosen.update(teachers.get("kde" if estimator == "kde" else "trained", {}))
+  return chosen
 
 
 def field_types():
@@ -420,7 +436,7 @@ def make_config(dataset: str, overrides: dict) -> Config:
   if dataset.startswith("folder:"):
     dataset, overrides = "folder", dict(overrides, data_dir=dataset[len("folder:"):])
   values = {f.name: f.default for f in dataclasses.fields(Config)}
-  values.update(preset(dataset))
+  values.update(preset(dataset, overrides.get("estimator")))
   values.update(overrides)
   values["dataset"] = dataset
   config = Config(**_tuples(values)).validate()

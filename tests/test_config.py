@@ -190,7 +190,7 @@ def test_help_shows_the_chosen_presets_values_without_tensorflow():
      "mixture (M = 10 at lr 0.0003, K = 5 unrolled at lr 0.0001, the last 2 differentiated)"),
     ("ring", {"estimator": "flow", "hypergradient": "implicit", "implicit_solver": "neumann"},
      "flow (M = 10, implicit (neumann), lr 0.0003)"),
-    ("stacked_fashion_mnist", {"method": "lbt-gan", "hypergradient": "implicit",
+    ("stacked_fashion_mnist", {"method": "lbt-gan", "estimator": "vae", "hypergradient": "implicit",
                                "implicit_solver": "outer-product"},
      "vae (M = 15, implicit (outer-product), lr 0.0003)"),
     ("ring", {"method": "estimator", "estimator": "flow"}, "flow (fitted to the data)"),
@@ -201,3 +201,32 @@ def test_every_row_can_say_which_teacher_produced_it(dataset, overrides, teacher
   teacher is never mistaken for a trained, unrolled one, nor the reverse,
   and two schedules that differ only in learning rate read differently."""
   assert config_lib.make_config(dataset, overrides).teacher == teacher
+
+
+def test_a_preset_tunes_each_teacher_apart():
+  """stacked_fashion_mnist teaches the kernel by default (chosen by the
+  equal-time study) with its own lambda_G and no warm-up; --estimator vae
+  gets the authors' lambda_G = 1 and GAN warm-up, not the kernel's, and no
+  kernel schedule; what the command line gives still wins."""
+  kernel = config_lib.make_config("stacked_fashion_mnist", {})
+  assert (kernel.method, kernel.estimator) == ("lbt-gan", "kde")
+  assert (kernel.adversarial_weight, kernel.teaching_warmup, kernel.scale_teaching) == (0.1, 0, True)
+  assert (kernel.bandwidth, kernel.final_bandwidth, kernel.anneal_steps) == (7.0, 1.0, 1000)
+  vae = config_lib.make_config("stacked_fashion_mnist", {"estimator": "vae"})
+  assert (vae.adversarial_weight, vae.teaching_warmup, vae.scale_teaching) == (1.0, 500, False)
+  assert (vae.bandwidth, vae.final_bandwidth, vae.anneal_steps) == (0.0, 0.0, 0)
+  assert (vae.estimator_steps, vae.estimator_lr, vae.unroll_lr) == (15, 3e-4, 1e-4)  # shared
+  mine = config_lib.make_config("stacked_fashion_mnist", {"estimator": "vae",
+                                                          "adversarial_weight": 0.3})
+  assert mine.adversarial_weight == 0.3
+  # --help shows the default teacher's values
+  assert config_lib.preset("stacked_fashion_mnist")["adversarial_weight"] == 0.1
+
+
+def test_a_preset_naming_an_unknown_teacher_is_refused(tmp_path, monkeypatch):
+  preset = json.loads((datasets.PRESETS_DIR / "ring.json").read_text())
+  preset["teachers"] = {"vea": {"adversarial_weight": 1.0}}
+  (tmp_path / "ring.json").write_text(json.dumps(preset))
+  monkeypatch.setattr(datasets, "PRESETS_DIR", tmp_path)
+  with pytest.raises(ValueError, match=r"preset ring: its \"teachers\" block names \['vea'\]"):
+    config_lib.make_config("ring", {})

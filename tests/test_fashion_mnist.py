@@ -145,7 +145,7 @@ TINY = ["--steps", "20", "--eval-every", "10", "--batch-size", "16",
     # small VAE, M = K = 1 (the preset's 1000-400 VAE with M = 15, K = 5
     # traces for minutes; M and K > 1 are tested on the ring and stacked digits).
     ("stacked_fashion_mnist", "lbt-gan",
-     ["--teaching-warmup", "10", "--estimator-units", "64,32", "--latent-dim", "8",
+     ["--estimator", "vae", "--teaching-warmup", "10", "--estimator-units", "64,32", "--latent-dim", "8",
       "--estimator-steps", "1", "--unroll-steps", "1"]),
     # The kernel teacher on flattened pixels, its bandwidth annealed.
     ("stacked_fashion_mnist", "lbt-gan",
