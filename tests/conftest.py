@@ -2,7 +2,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# Each pytest worker runs its own TensorFlow on one thread per pool: the
+# Each pytest worker runs its own TensorFlow on one thread per pool: two
 # workers (and the command lines they start) already fill the 2 cores, and
 # more threads only contend (measured: tests/test_unroll.py took 126 s of CPU
 # with the default pools, 115 s with these). Started processes keep theirs.
