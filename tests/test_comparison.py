@@ -16,16 +16,27 @@ TINY = ["--datasets", "ring", "--methods", "gan,pacgan,lbt[estimator=kde,bandwid
 
 
 def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
+  """Every row x seed trained once; a run that fails (its directory holds
+  something that is not a run, which `train` refuses) leaves the others'
+  table written, is named in one line, and the same command, once the
+  cause is gone, trains it, finishes a run killed during its evaluation
+  from its checkpoint and retrains nothing else."""
   workdir = tmp_path / "comparison"
+  stray = workdir / "ring" / "pacgan" / "seed-3" / "notes.txt"
+  stray.parent.mkdir(parents=True)
+  stray.write_text("not a run")
   result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--jobs", "2",
                         *TINY)
-  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.returncode == 1
+  line = result.stderr.strip().splitlines()[-1]
+  assert line.startswith(f"lbt_tf.compare: error: 1 run(s) failed, first {stray.parent}: "), line
+  assert "is not empty and holds no lbt_tf run" in line and line.endswith("the table has the others")
   for name in ("results.md", "results.json", "densities.png", "curves-ring.png"):
     assert (workdir / name).exists(), name
 
   # The table is the runs' own final metrics, aggregated over seeds.
   results = json.loads((workdir / "results.json").read_text())
-  for method in ("gan", "pacgan", "lbt[estimator=kde,bandwidth=0.2]"):
+  for method in ("gan", "lbt[estimator=kde,bandwidth=0.2]"):
     runs = results["ring"][method]
     assert [r["seed"] for r in runs] == [3]
     for r in runs:
@@ -33,34 +44,39 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
                         "metrics.json").read_text())
       assert r["high_quality_percent"] == own["high_quality_percent"]
       assert own["step"] == 20
-  config = json.loads((workdir / "ring/pacgan/seed-3/config.json").read_text())
+  config = json.loads((workdir / "ring/gan/seed-3/config.json").read_text())
   assert config["seed"] == 3 and config["noise_dim"] == 16
   variant = json.loads((workdir / "ring/lbt+estimator=kde+bandwidth=0.2/seed-3/"
                                   "config.json").read_text())
   assert (variant["method"], variant["estimator"], variant["bandwidth"]) == ("lbt", "kde", 0.2)
   table = (workdir / "results.md").read_text()
-  assert "| gan | none | 1 |" in table and "| pacgan | none | 1 |" in table
+  assert "| gan | none | 1 |" in table and "| pacgan | none | 0 of 1 |" in table
   # every row says which teacher produced it
   assert ("| lbt[estimator=kde,bandwidth=0.2] | kernel (KDE on K = 5 batches, h 0.2 -> 0.05, "
           "no unroll) | 1 |") in table
 
-  # Re-running trains nothing; a run that lost its final metrics (killed
-  # during its evaluation) is finished from its checkpoint, not retrained.
-  # The teacher column is what each run recorded, not today's preset (here
-  # a config.json edited as if an earlier version had trained it).
-  finished_at = (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns
+  # Re-running trains what failed, finishes the run that lost its final
+  # metrics (killed during its evaluation) from its checkpoint, and trains
+  # nothing else. The teacher column is what each run recorded, not
+  # today's preset (here a config.json edited as if an earlier version had
+  # trained it).
+  stray.unlink()
+  finished_at = (workdir / "ring/lbt+estimator=kde+bandwidth=0.2/seed-3/"
+                           "metrics.json").stat().st_mtime_ns
   recorded = workdir / "ring/lbt+estimator=kde+bandwidth=0.2/seed-3/config.json"
   recorded.write_text(recorded.read_text().replace('"unroll_steps": 5', '"unroll_steps": 3'))
-  (workdir / "ring/pacgan/seed-3/metrics.json").unlink()
+  (workdir / "ring/gan/seed-3/metrics.json").unlink()
   again = clitools.run_here("lbt_tf.compare", "--workdir", workdir, *TINY,
                        "--rescore-seed", "7")
   assert again.returncode == 0, again.stderr[-3000:]
-  assert "2 of 3 runs already finished" in again.stdout
-  assert (workdir / "ring/gan/seed-3/metrics.json").stat().st_mtime_ns == finished_at
-  log = (workdir / "ring/pacgan/seed-3.log").read_text()
+  assert "1 of 3 runs already finished" in again.stdout
+  assert (workdir / "ring/lbt+estimator=kde+bandwidth=0.2/seed-3/"
+                    "metrics.json").stat().st_mtime_ns == finished_at
+  log = (workdir / "ring/gan/seed-3.log").read_text()
   assert "resuming from the checkpoint at step 20" in log
-  assert list((workdir / "ring/pacgan/seed-3/generator").iterdir()) == [
-      workdir / "ring/pacgan/seed-3/generator/1"]  # no second export
+  assert list((workdir / "ring/gan/seed-3/generator").iterdir()) == [
+      workdir / "ring/gan/seed-3/generator/1"]  # no second export
+  assert json.loads((workdir / "ring/pacgan/seed-3/metrics.json").read_text())["step"] == 20
 
   # The exported generators re-scored with other noise.
   table = (workdir / "rescored-7.md").read_text()
@@ -309,23 +325,3 @@ def test_a_row_with_missing_seeds_says_how_many_of_how_many():
   complete = comparison.markdown_table(chosen, {"ring": {m: finished["ring"]["gan"]
                                                         for m in ("gan", "pacgan", "lbt")}})
   assert "of 3" not in complete
-
-
-def test_a_failed_run_is_named_after_the_table_of_the_others(tmp_path):
-  """One run fails (its directory holds something that is not a run, which
-  `train` refuses): the others train, the table is written with the failed
-  row's "0 of 1" seeds, and then the comparison exits 1 naming the run and
-  its log's last line."""
-  workdir = tmp_path / "comparison"
-  stray = workdir / "ring" / "pacgan" / "seed-3" / "notes.txt"
-  stray.parent.mkdir(parents=True)
-  stray.write_text("not a run")
-  args = [*TINY[:TINY.index("--methods")], "--methods", "gan,pacgan",
-          *TINY[TINY.index("--methods") + 2:]]
-  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, *args)
-  assert result.returncode == 1
-  line = result.stderr.strip().splitlines()[-1]
-  assert line.startswith(f"lbt_tf.compare: error: 1 run(s) failed, first {stray.parent}: "), line
-  assert "is not empty and holds no lbt_tf run" in line and line.endswith("the table has the others")
-  table = (workdir / "results.md").read_text()
-  assert "| gan | none | 1 |" in table and "| pacgan | none | 0 of 1 |" in table
