@@ -466,10 +466,12 @@ def markdown_table(comparison: Comparison, results) -> str:
     for method in comparison.methods:
       runs = runs_of.get(method, [])
       teacher = teacher_of(comparison, dataset, method, runs)
+      seeds = (f"{len(runs)}" if len(runs) == len(comparison.seeds)
+               else f"{len(runs)} of {len(comparison.seeds)}")
+      short = short or len(runs) < len(comparison.seeds)
       if not runs:
-        lines.append(f"| {method} | {teacher} | 0 of {len(comparison.seeds)} | "
+        lines.append(f"| {method} | {teacher} | {seeds} | "
                      + " | ".join("-" for _ in columns) + " |")
-        short = True
         continue
       cells = []
       for key, _, fmt in columns:
@@ -479,9 +481,6 @@ def markdown_table(comparison: Comparison, results) -> str:
           continue
         mean, std = mean_std(values)
         cells.append(f"{fmt.format(mean)} ± {fmt.format(std)}")
-      seeds = (f"{len(runs)}" if len(runs) == len(comparison.seeds)
-               else f"{len(runs)} of {len(comparison.seeds)}")
-      short = short or len(runs) < len(comparison.seeds)
       lines.append(f"| {method} | {teacher} | {seeds} | " + " | ".join(cells) + " |")
     if short:
       lines += ["", "\"n of m\" seeds: only n of the row's m runs have finished; the "

@@ -389,9 +389,10 @@ def preset(dataset: str, estimator: str = None) -> dict:
   according to the run's estimator, so that a preset tuned for one teacher
   does not hand its lambda_G or warm-up to the other.
   """
-  chosen = {key: value for key, value in datasets.read_preset(dataset).items()
+  settings = datasets.read_preset(dataset)
+  chosen = {key: value for key, value in settings.items()
             if not key.startswith("_") and key not in ("data", "teachers")}  # "_about": what it is
-  teachers = datasets.read_preset(dataset).get("teachers", {})
+  teachers = settings.get("teachers", {})
   if set(teachers) - {"kde", "trained"}:
     raise ValueError(f"preset {dataset}: its \"teachers\" block names "
                      f"{sorted(set(teachers) - {'kde', 'trained'})}; only \"kde\" and "
