@@ -7,7 +7,9 @@ run a `python -m lbt_tf.train` process in WORKDIR/<dataset>/<method>/seed-<s>),
 then writes WORKDIR/results.md (mean ± std over seeds), results.json,
 densities.png (Figure 1) and curves-<dataset>.png (Figure 2). Run the same
 command again after an interruption: finished runs are kept, interrupted
-ones resume from their checkpoints. Presets: `paper` (the LBT paper's ring
+ones resume from their checkpoints; with `--records DIR` (e.g. in a git
+checkout) the finished runs' metrics and the plan are also kept in DIR, and
+the same command goes on from them on another machine. Presets: `paper` (the LBT paper's ring
 and grid, 20% coverage rule), `veegan` (VEEGAN/PacGAN's ring and 25-mode
 grid, coverage by at least one sample), `stacked_digits`,
 `stacked_fashion_mnist` (the paper's Table 1 on real pixels, every method at
@@ -25,7 +27,7 @@ after kill -9.
 import os
 import sys
 
-from lbt_tf import cli, comparison, runlock
+from lbt_tf import cli, comparison, records, runlock
 from lbt_tf import config as config_lib
 from lbt_tf.methods import METHODS
 
@@ -58,6 +60,10 @@ def main(argv=None):
                            "clean iterations/s)")
   parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                       help="a training setting for every run, e.g. --set batch_size=256")
+  parser.add_argument("--records", metavar="DIR",
+                      help="keep every finished run's metrics, config and log, "
+                           "budget.json and the table in DIR too, and take from DIR "
+                           "the finished runs WORKDIR lacks (lbt_tf/records.py)")
   parser.add_argument("--report-only", action="store_true",
                       help="only write the table and figures from finished runs")
   parser.add_argument("--rescore-seed", type=int, metavar="SEED",
@@ -101,14 +107,20 @@ def main(argv=None):
     try:
       # One comparison per workdir: two would train the same runs.
       with runlock.RunLock(args.workdir, report):
-        chosen, failures = train_all(chosen, args.workdir, args.jobs, report)
+        restore(chosen, args.workdir, args.records, report)
+        chosen, failures = train_all(chosen, args.workdir, args.jobs, report, args.records)
     except (ValueError, OSError) as e:  # RunLocked, a failed measurement
       cli.fail(PROG, str(e))
   with cli.errors_in_one_line(PROG):
+    if args.report_only:
+      restore(chosen, args.workdir, args.records, report)
     chosen = comparison.read_budget(chosen, args.workdir)
     with cli.quiet_native_stderr():
       from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top,unused-import (slow: TensorFlow)
     path = comparison.write_report(chosen, args.workdir, report=report)
+    if args.records:
+      kept = records.keep(chosen, args.workdir, args.records)
+      report(f"{kept} finished runs, the plan and the table kept in {args.records}")
     print(path.read_text())
     if args.rescore_seed is not None:
       path = comparison.rescore(chosen, args.workdir, args.rescore_seed, report)
@@ -118,16 +130,26 @@ def main(argv=None):
              f"{failures[0][1]} (see its seed-*.log); the table has the others")
 
 
-def train_all(chosen, workdir, jobs, report):
-  """Plan an equal-time budget if asked, then train every unfinished run;
-  returns the comparison (with its budget) and the runs that failed."""
+def restore(chosen, workdir, records_dir, report):
+  """Take the finished runs and the plan WORKDIR lacks from --records."""
+  if records_dir:
+    restored = records.restore(chosen, workdir, records_dir)
+    report(f"{restored} finished runs taken from {records_dir}")
+
+
+def train_all(chosen, workdir, jobs, report, records_dir=None):
+  """Plan an equal-time budget if asked, then train every unfinished run
+  (each kept in `records_dir` as it finishes); returns the comparison (with
+  its budget) and the runs that failed."""
+  keep = lambda: records_dir and records.keep(chosen, workdir, records_dir)
   try:
     if chosen.seconds:
       chosen = comparison.plan_budget(chosen, workdir, report)
+      keep()
     budgets = ", ".join(f"{d} {m} {chosen.steps_of(d, m)}"
                         for d in chosen.datasets for m in chosen.methods)
     report(f"{len(chosen.runs())} runs (iterations: {budgets}) -> {workdir}")
-    failures = comparison.run_all(chosen, workdir, jobs, report)
+    failures = comparison.run_all(chosen, workdir, jobs, report, on_finish=keep)
   except KeyboardInterrupt:
     cli.fail(PROG, "interrupted; the runs saved checkpoints (and budget.json its "
              "measurements): run the same command to resume")

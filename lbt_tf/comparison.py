@@ -257,11 +257,16 @@ def plan_budget(comparison: Comparison, workdir, report=print) -> Comparison:
         "measured": datetime.datetime.now().isoformat(timespec="seconds")}
     report(f"{dataset} {row}: {', '.join(f'{v:.0f} ms from {k}' for k, v in phases.items())}"
            f" per iteration -> {steps} iterations")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(BUDGET_FILE + ".tmp")
-    staging.write_text(json.dumps(stored, indent=2))
-    staging.replace(path)
+    write_plan(path, stored)
   return read_budget(comparison, workdir)
+
+
+def write_plan(path: pathlib.Path, stored: dict):
+  """Write budget.json through a staging name: never half a plan."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  staging = path.with_name(BUDGET_FILE + ".tmp")
+  staging.write_text(json.dumps(stored, indent=2))
+  staging.replace(path)
 
 
 def _set_items(overrides: dict):
@@ -271,8 +276,9 @@ def _set_items(overrides: dict):
     yield f"{name}={value}"
 
 
-def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print):
-  """Train every run that is not finished, `jobs` processes at a time.
+def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print, on_finish=None):
+  """Train every run that is not finished, `jobs` processes at a time,
+  calling `on_finish()` after each that finishes.
 
   Returns the runs that failed, as (run directory, last line of its log).
   """
@@ -283,7 +289,7 @@ def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print):
     report(f"{len(done)} of {len(done) + len(todo)} runs already finished")
   running, failures = [], []
   try:
-    _run_queue(comparison, todo, running, failures, jobs, report)
+    _run_queue(comparison, todo, running, failures, jobs, report, on_finish)
   except KeyboardInterrupt:
     # Let every run save its checkpoint before we stop.
     for process, *_ in running:
@@ -294,7 +300,7 @@ def run_all(comparison: Comparison, workdir, jobs: int = 1, report=print):
   return failures
 
 
-def _run_queue(comparison, todo, running, failures, jobs, report):
+def _run_queue(comparison, todo, running, failures, jobs, report, on_finish):
   """Start runs while fewer than `jobs` are running; record how each ended."""
   while todo or running:
     while todo and len(running) < jobs:
@@ -320,6 +326,8 @@ def _run_queue(comparison, todo, running, failures, jobs, report):
       minutes = (time.perf_counter() - clock) / 60
       if process.returncode == 0:
         report(f"finished {directory} ({minutes:.1f} min)")
+        if on_finish:
+          on_finish()
       else:
         failures.append((directory, last_line(pathlib.Path(log.name), log.attempt_start)))
         report(f"FAILED {directory}: {failures[-1][1]}")
@@ -530,7 +538,8 @@ def write_report(comparison: Comparison, workdir, density_samples: int = 200_000
                  report=print) -> pathlib.Path:
   """results.md (table), results.json, curves-<dataset>.png (Figure 2, bands
   over seeds), and from the first seed of each method densities.png (Figure
-  1, the mixtures) and samples.png (grids, the image datasets)."""
+  1, the mixtures) and samples.png (grids, the image datasets); a row whose
+  runs have no exported generator here has no panel."""
   # TensorFlow only here: planning and tables stay light. No training code:
   # the figures come from the exports.
   from lbt_tf import plots  # pylint: disable=g-import-not-at-top
@@ -551,16 +560,15 @@ def write_report(comparison: Comparison, workdir, density_samples: int = 200_000
       rows = np.random.default_rng(config_lib.EVAL_SEED).choice(len(data.images),
                                                                 plots.GRID_SAMPLES)
       samples[dataset] = {"data": data.images[rows]}
-      for method, runs in methods.items():
-        samples[dataset][f"{method} (seed {runs[0]['seed']})"] = _export_samples(
-            runs[0], plots.GRID_SAMPLES)
+      for method, run in _first_exports(methods, report):
+        samples[dataset][f"{method} (seed {run['seed']})"] = _export_samples(
+            run, plots.GRID_SAMPLES)
     else:
       mixture = mixtures.of_config(config)
       panels = {"data": mixture.sample(density_samples,
                                        np.random.default_rng(config_lib.EVAL_SEED))}
-      for method, runs in methods.items():
-        panels[f"{method} (seed {runs[0]['seed']})"] = _export_samples(
-            runs[0], density_samples)
+      for method, run in _first_exports(methods, report):
+        panels[f"{method} (seed {run['seed']})"] = _export_samples(run, density_samples)
       densities[dataset] = (plots.plot_extent(mixture.means, mixture.std), panels)
     series = curves(comparison, workdir, dataset)
     if series:
@@ -578,6 +586,18 @@ def write_report(comparison: Comparison, workdir, density_samples: int = 200_000
     written.append("samples.png")
   report(f"wrote {workdir}: {', '.join(written)}")
   return workdir / "results.md"
+
+
+def _first_exports(methods: dict, report):
+  """(method, its first finished run whose exported generator is here): a
+  run taken from --records has none (lbt_tf/records.py)."""
+  for method, runs in methods.items():
+    exported = [run for run in runs if pathlib.Path(run["generator"]).exists()]
+    if exported:
+      yield method, exported[0]
+    else:
+      report(f"no panel for {method}: none of its finished runs has its exported "
+             "generator here (runs taken from --records keep metrics only)")
 
 
 def _export_samples(run: dict, num_samples: int):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lbt_tf import comparison
+from lbt_tf import comparison, records
 from tests import clitools
 
 TINY = ["--datasets", "ring", "--methods", "gan,pacgan,lbt[estimator=kde,bandwidth=0.2]",
@@ -84,6 +84,22 @@ def test_comparison_runs_every_combination_once_and_reports_them(tmp_path):
   for name in ("results.md", "rescored-7.md"):
     assert "| kernel (KDE on K = 3 batches, h 0.2 -> 0.05, no unroll) | 1 |" in (
         workdir / name).read_text()
+
+
+def test_records_and_workdir_plans_merge_and_a_row_planned_twice_is_refused(tmp_path):
+  chosen = comparison.load_preset("paper", datasets=("ring",), methods=("gan", "lbt"),
+                                  seeds=(0,), steps=0, seconds=60.0)
+  row = lambda steps: {"steps": steps, "eval_every": steps // 5, "phases": {"0": 10.0},
+                       "planned_seconds": steps / 100}
+  workdir, kept = tmp_path / "workdir", tmp_path / "records"
+  comparison.write_plan(workdir / "budget.json", {"seconds": 60.0, "runs": {"ring gan": row(500)}})
+  comparison.write_plan(kept / "budget.json", {"seconds": 60.0, "runs": {"ring lbt": row(100)}})
+  assert records.restore(chosen, workdir, kept) == 0
+  planned = comparison.read_budget(chosen, workdir)
+  assert (planned.steps_of("ring", "gan"), planned.steps_of("ring", "lbt")) == (500, 100)
+  comparison.write_plan(kept / "budget.json", {"seconds": 60.0, "runs": {"ring gan": row(600)}})
+  with pytest.raises(ValueError, match="plan ring gan differently: use a new --workdir"):
+    records.restore(chosen, workdir, kept)
 
 
 def test_rows_are_methods_with_settings_of_their_own():
@@ -237,6 +253,28 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
                        *TIMED[:-1 - TIMED[::-1].index("--seconds")], "--seconds", "3",
                        *TIMED[TIMED.index("--seconds") + 2:])
   assert other.returncode == 1 and "plans 2.0 s per run, not 3.0" in other.stderr
+
+  # Records kept beside the code carry the study to a machine without
+  # WORKDIR: the plan, the runs' metrics, configs and logs, never
+  # checkpoints or exports; nothing is measured or trained again.
+  records = tmp_path / "records"
+  kept = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED,
+                           "--report-only", "--records", records)
+  assert kept.returncode == 0, kept.stderr[-3000:]
+  assert (records / "budget.json").read_text() == before
+  run = comparison.run_dir(records, "ring", "gan", 1)
+  assert sorted(p.name for p in run.iterdir()) == ["config.json", "metrics.csv", "metrics.json"]
+  assert (run.parent / "seed-1.log").read_text() == (
+      comparison.run_dir(workdir, "ring", "gan", 1).parent / "seed-1.log").read_text()
+  elsewhere = tmp_path / "elsewhere"
+  moved = clitools.run_here("lbt_tf.compare", "--workdir", elsewhere, "--methods", rows, *TIMED,
+                            "--records", records)
+  assert moved.returncode == 0, moved.stderr[-3000:]
+  assert "2 finished runs taken from" in moved.stdout
+  assert "measuring" not in moved.stdout and "2 of 2 runs already finished" in moved.stdout
+  assert not list(elsewhere.rglob("checkpoint*"))
+  assert (elsewhere / "results.md").read_text() == (workdir / "results.md").read_text()
+  assert "no panel for gan: none of its finished runs has its exported generator" in moved.stdout
 
 
 def test_one_comparison_per_workdir(tmp_path):
