@@ -136,9 +136,9 @@ FEW_THREADS = {"MALLOC_ARENA_MAX": "2", "TF_NUM_INTEROP_THREADS": "2",
                "TF_NUM_INTRAOP_THREADS": "2"}
 
 
-def run_with_memory_limit(headroom_mb: int, module, *args, timeout=600):
+def run_with_memory_limit(headroom_mb: int, module, *args, timeout=600, env=None):
   """`python -m module args` (or `python module.py args`) allowed
   `headroom_mb` MiB of address space beyond TensorFlow's own start-up."""
   return subprocess.run([sys.executable, "-c", MEMORY_LIMITED, str(headroom_mb), module,
                          *map(str, args)], capture_output=True, text=True,
-                        timeout=timeout, env=environment(FEW_THREADS))
+                        timeout=timeout, env=environment(dict(FEW_THREADS, **(env or {}))))
