@@ -62,8 +62,9 @@ def main(argv=None):
                       help="a training setting for every run, e.g. --set batch_size=256")
   parser.add_argument("--records", metavar="DIR",
                       help="keep every finished run's metrics, config and log, "
-                           "budget.json and the table in DIR too, and take from DIR "
-                           "the finished runs WORKDIR lacks (lbt_tf/records.py)")
+                           "budget.json and the tables in DIR too (e.g. in a git "
+                           "checkout: commit it), and take from DIR the finished "
+                           "runs WORKDIR lacks (lbt_tf/records.py)")
   parser.add_argument("--report-only", action="store_true",
                       help="only write the table and figures from finished runs")
   parser.add_argument("--rescore-seed", type=int, metavar="SEED",
@@ -103,57 +104,59 @@ def main(argv=None):
   report = lambda message: print(f"{PROG}: {message}", flush=True)
   cli.interrupt_on_signals()
   failures = []
-  if not args.report_only:
-    try:
-      # One comparison per workdir: two would train the same runs.
+  try:
+    if args.records or not args.report_only:
+      # One comparison per workdir: two would train (or restore) the same runs.
       with runlock.RunLock(args.workdir, report):
-        restore(chosen, args.workdir, args.records, report)
-        chosen, failures = train_all(chosen, args.workdir, args.jobs, report, args.records)
-    except (ValueError, OSError) as e:  # RunLocked, a failed measurement
-      cli.fail(PROG, str(e))
+        if args.records:
+          restored = records.restore(chosen, args.workdir, args.records, report)
+          report(f"{restored} finished runs taken from {args.records}")
+        if not args.report_only:
+          chosen, failures = train_all(chosen, args.workdir, args.jobs, report, args.records)
+  except (ValueError, OSError) as e:  # RunLocked, a failed measurement, other records
+    cli.fail(PROG, str(e))
+  except KeyboardInterrupt:
+    cli.fail(PROG, "interrupted; the runs saved checkpoints (and budget.json its "
+             "measurements): run the same command to resume")
   with cli.errors_in_one_line(PROG):
-    if args.report_only:
-      restore(chosen, args.workdir, args.records, report)
     chosen = comparison.read_budget(chosen, args.workdir)
     with cli.quiet_native_stderr():
       from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top,unused-import (slow: TensorFlow)
     path = comparison.write_report(chosen, args.workdir, report=report)
-    if args.records:
-      kept = records.keep(chosen, args.workdir, args.records)
-      report(f"{kept} finished runs, the plan and the table kept in {args.records}")
     print(path.read_text())
     if args.rescore_seed is not None:
       path = comparison.rescore(chosen, args.workdir, args.rescore_seed, report)
       print(path.read_text())
+    if args.records:
+      kept = records.keep(chosen, args.workdir, args.records)
+      report(f"{args.records} holds {kept} finished runs"
+             f"{', the plan' if chosen.seconds else ''} and the tables")
   if failures:  # after the report of the runs that finished: nothing is lost
     cli.fail(PROG, f"{len(failures)} run(s) failed, first {failures[0][0]}: "
              f"{failures[0][1]} (see its seed-*.log); the table has the others")
 
 
-def restore(chosen, workdir, records_dir, report):
-  """Take the finished runs and the plan WORKDIR lacks from --records."""
-  if records_dir:
-    restored = records.restore(chosen, workdir, records_dir)
-    report(f"{restored} finished runs taken from {records_dir}")
-
-
 def train_all(chosen, workdir, jobs, report, records_dir=None):
-  """Plan an equal-time budget if asked, then train every unfinished run
-  (each kept in `records_dir` as it finishes); returns the comparison (with
-  its budget) and the runs that failed."""
-  keep = lambda: records_dir and records.keep(chosen, workdir, records_dir)
-  try:
-    if chosen.seconds:
-      chosen = comparison.plan_budget(chosen, workdir, report)
-      keep()
-    budgets = ", ".join(f"{d} {m} {chosen.steps_of(d, m)}"
-                        for d in chosen.datasets for m in chosen.methods)
-    report(f"{len(chosen.runs())} runs (iterations: {budgets}) -> {workdir}")
-    failures = comparison.run_all(chosen, workdir, jobs, report, on_finish=keep)
-  except KeyboardInterrupt:
-    cli.fail(PROG, "interrupted; the runs saved checkpoints (and budget.json its "
-             "measurements): run the same command to resume")
-  return chosen, failures
+  """Plan an equal-time budget if asked (each row kept in `records_dir` as
+  it is measured), then train every unfinished run (each kept as it
+  finishes); returns the comparison (with its budget) and the runs that
+  failed."""
+
+  def keep():
+    """What is finished, into --records; a failed copy is said, not fatal
+    (the next one, and the last, copy it again)."""
+    if records_dir:
+      try:
+        records.keep(chosen, workdir, records_dir)
+      except OSError as e:
+        report(f"{records_dir} not updated ({e}); the next finished run tries again")
+
+  if chosen.seconds:
+    chosen = comparison.plan_budget(chosen, workdir, report, on_measured=keep)
+  budgets = ", ".join(f"{d} {m} {chosen.steps_of(d, m)}"
+                      for d in chosen.datasets for m in chosen.methods)
+  report(f"{len(chosen.runs())} runs (iterations: {budgets}) -> {workdir}")
+  return chosen, comparison.run_all(chosen, workdir, jobs, report, on_finish=keep)
 
 
 if __name__ == "__main__":

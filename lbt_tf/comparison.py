@@ -24,9 +24,11 @@ import json
 import math
 import os
 import pathlib
+import platform
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Tuple
 
@@ -165,6 +167,19 @@ def run_dir(workdir, dataset, row, seed) -> pathlib.Path:
   return pathlib.Path(workdir) / dataset / name / f"seed-{seed}"
 
 
+def log_path(directory: pathlib.Path) -> pathlib.Path:
+  """The log of the run in `directory` (WORKDIR/<dataset>/<row>/seed-<s>.log)."""
+  return directory.parent / f"{directory.name}.log"
+
+
+def finished_runs(comparison: Comparison, workdir):
+  """The run directories of `comparison`'s finished runs under `workdir`."""
+  for dataset, row, seed in comparison.runs():
+    directory = run_dir(workdir, dataset, row, seed)
+    if finished(directory, comparison.steps_of(dataset, row)):
+      yield directory
+
+
 def finished(directory: pathlib.Path, steps: int) -> bool:
   path = directory / "metrics.json"
   if not path.exists():
@@ -226,15 +241,49 @@ def plan_steps(seconds: float, phases: dict) -> Tuple[int, int]:
   return steps, steps // PERIODS
 
 
-def plan_budget(comparison: Comparison, workdir, report=print) -> Comparison:
+def machine() -> str:
+  """This machine's CPU model and core count: an equal-time plan's rows
+  must all be measured on one machine."""
+  model = ""
+  try:
+    with open("/proc/cpuinfo") as f:
+      model = next((line.split(":", 1)[1].strip() for line in f
+                    if line.startswith("model name")), "")
+  except OSError:
+    pass
+  return f"{model or platform.machine()}, {os.cpu_count()} cores"
+
+
+def check_one_machine(runs: dict, path) -> None:
+  """Refuse a plan (budget.json's "runs") whose rows were measured on
+  different machines (rows from before the field was recorded count as any).
+
+  Raises:
+    ValueError: naming two of the machines and what to do.
+  """
+  machines = sorted({entry["machine"] for entry in runs.values() if "machine" in entry})
+  if len(machines) > 1:
+    raise ValueError(f"{path} would hold rows measured on {machines[0]!r} and on "
+                     f"{machines[1]!r}: equal time needs one machine; plan again in a new "
+                     "--workdir (and new --records)")
+
+
+def plan_budget(comparison: Comparison, workdir, report=print, on_measured=None) -> Comparison:
   """Measure every (dataset, row) the plan lacks, one process at a time, and
-  store its iterations in WORKDIR/budget.json (written after each)."""
+  store its iterations in WORKDIR/budget.json (written after each, then
+  `on_measured()` called).
+
+  Raises:
+    ValueError: a measurement failed, or the plan's other rows were
+      measured on another machine (`check_one_machine`).
+  """
   path = pathlib.Path(workdir) / BUDGET_FILE
   comparison = read_budget(comparison, workdir)
   stored = {"seconds": comparison.seconds, "runs": {}}
   if path.exists():
     stored = json.loads(path.read_text())
   for dataset, row in comparison.unplanned():
+    check_one_machine({**stored["runs"], budget_key(dataset, row): {"machine": machine()}}, path)
     overrides = comparison.overrides(dataset, row, comparison.seeds[0])
     method = overrides.pop("method")
     overrides.pop("seed")
@@ -253,20 +302,27 @@ def plan_budget(comparison: Comparison, workdir, report=print) -> Comparison:
         "steps": steps, "eval_every": period, "phases": phases,
         "planned_seconds": costs.seconds_for(steps, phases),
         "iterations_timed": cost["iterations_timed"], "repeats": cost["repeats"],
-        "load_average_before": load,
+        "load_average_before": load, "machine": machine(),
         "measured": datetime.datetime.now().isoformat(timespec="seconds")}
     report(f"{dataset} {row}: {', '.join(f'{v:.0f} ms from {k}' for k, v in phases.items())}"
            f" per iteration -> {steps} iterations")
     write_plan(path, stored)
+    if on_measured:
+      on_measured()
   return read_budget(comparison, workdir)
 
 
 def write_plan(path: pathlib.Path, stored: dict):
-  """Write budget.json through a staging name: never half a plan."""
+  """Write budget.json through a staging file of its own: never half a plan."""
   path.parent.mkdir(parents=True, exist_ok=True)
-  staging = path.with_name(BUDGET_FILE + ".tmp")
-  staging.write_text(json.dumps(stored, indent=2))
-  staging.replace(path)
+  handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+  try:
+    with open(handle, "w") as f:
+      f.write(json.dumps(stored, indent=2))
+    pathlib.Path(staging).replace(path)
+  except BaseException:
+    pathlib.Path(staging).unlink(missing_ok=True)
+    raise
 
 
 def _set_items(overrides: dict):
@@ -306,7 +362,7 @@ def _run_queue(comparison, todo, running, failures, jobs, report, on_finish):
     while todo and len(running) < jobs:
       (dataset, method, seed), directory = todo.pop(0)
       directory.parent.mkdir(parents=True, exist_ok=True)
-      log = open(directory.parent / f"seed-{seed}.log", "a")  # pylint: disable=consider-using-with
+      log = open(log_path(directory), "a")  # pylint: disable=consider-using-with
       started = datetime.datetime.now().isoformat(timespec="seconds")
       log.write(f"=== attempt started {started} by lbt_tf.compare pid {os.getpid()}\n")
       log.flush()
@@ -608,7 +664,8 @@ def _export_samples(run: dict, num_samples: int):
 
 def rescore(comparison: Comparison, workdir, seed: int, report=print) -> pathlib.Path:
   """Score every finished run's exported SavedModel again with other noise
-  (`seed`), as `python -m lbt_tf.evaluate` does; writes rescored-<seed>.md."""
+  (`seed`), as `python -m lbt_tf.evaluate` does; writes rescored-<seed>.md.
+  A run without its export here (taken from --records) is skipped, said."""
   from lbt_tf.export import generators  # pylint: disable=g-import-not-at-top (TensorFlow)
   from lbt_tf.metrics import scoring  # pylint: disable=g-import-not-at-top
   workdir = pathlib.Path(workdir)
@@ -616,6 +673,9 @@ def rescore(comparison: Comparison, workdir, seed: int, report=print) -> pathlib
   for dataset, methods in collect(comparison, workdir).items():
     for method, runs in methods.items():
       for run in runs:
+        if not pathlib.Path(run["generator"]).exists():
+          report(f"not re-scored: {run['generator']} is not here (a run taken from --records)")
+          continue
         config = comparison.run_config(dataset, method, run["seed"])
         metrics = scoring.score_export(config, generators.load(run["generator"]),
                                        config.final_eval_samples, seed,

@@ -3,98 +3,145 @@ outside its WORKDIR (`python -m lbt_tf.compare ... --records DIR`).
 
 A study of many hours outlives the machine it started on: on a preemptible
 or wiped machine WORKDIR is gone, with the finished runs' metrics. With
-`--records DIR` (say, a directory of a git checkout) the comparison copies
-into DIR, as each run finishes and once more at the end, every finished
-run's metrics.json, metrics.csv, config.json and log, the equal-time plan
-(budget.json) and the report (results.md, results.json); when it starts, it
-copies into WORKDIR the plan and every finished run that WORKDIR lacks, so
-the same command goes on elsewhere and retrains nothing that finished.
-DIR mirrors WORKDIR's layout. Not kept: checkpoints and exported generators
-(megabytes each), so an unfinished run starts again, and a restored run
-has no sample panel in the figures and cannot be re-scored
-(`--rescore-seed`).
+`--records DIR` (say, a directory of a git checkout, committed and pushed
+as the study goes) the comparison copies into DIR the equal-time plan
+(budget.json) as each row is measured, every finished run's config.json,
+metrics.csv, log and metrics.json as it finishes, and the report
+(results.md, results.json, rescored-*.md); when it starts, it copies into
+WORKDIR the plan's rows and every finished run that WORKDIR lacks, so the
+same command goes on elsewhere and retrains nothing that finished. DIR
+mirrors WORKDIR's layout (`comparison.run_dir`). Not kept: checkpoints and
+exported generators (megabytes each), so an unfinished run starts again,
+and a restored run has no panel in the figures and is not re-scored.
+
+A run counts as finished by its metrics.json (`comparison.finished`), so
+that file is always copied last, and a restored run appears in WORKDIR
+whole (a staging directory renamed into place): an interrupted copy is
+never taken for a finished run.
 """
 
+import datetime
 import json
 import pathlib
 import shutil
+import tempfile
 
 from lbt_tf import comparison as comparison_lib
 
-RUN_FILES = ("metrics.json", "metrics.csv", "config.json")
-REPORT_FILES = ("results.md", "results.json")
+# metrics.json last: it is what makes a run finished.
+RUN_FILES = ("config.json", "metrics.csv", "metrics.json")
+REPORT_PATTERNS = ("results.md", "results.json", "rescored-*.md")
 
 
-def _finished_runs(chosen, workdir):
-  """(run directory, its log) of every finished run of `chosen` in `workdir`."""
-  for dataset, row, seed in chosen.runs():
-    directory = comparison_lib.run_dir(workdir, dataset, row, seed)
-    if comparison_lib.finished(directory, chosen.steps_of(dataset, row)):
-      yield directory, directory.parent / f"{directory.name}.log"
+def copy_file(source: pathlib.Path, target: pathlib.Path):
+  """Copy `source` to `target` through a staging file of its own in the
+  target's directory: `target` is the old file or the whole new one.
 
-
-def _copy(source: pathlib.Path, target: pathlib.Path):
-  """Copy a file through a staging name: a copy cut short is never taken
-  for a record."""
+  Raises:
+    OSError: the copy failed (the staging file is removed).
+  """
   target.parent.mkdir(parents=True, exist_ok=True)
-  staging = target.with_name(target.name + ".tmp")
-  shutil.copyfile(source, staging)
-  staging.replace(target)
+  handle, staging = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
+  try:
+    with open(handle, "wb") as out, open(source, "rb") as src:
+      shutil.copyfileobj(src, out)
+    pathlib.Path(staging).replace(target)
+  except BaseException:
+    pathlib.Path(staging).unlink(missing_ok=True)
+    raise
+
+
+def _same(a: pathlib.Path, b: pathlib.Path) -> bool:
+  return b.exists() and a.read_bytes() == b.read_bytes()
 
 
 def keep(chosen, workdir, records) -> int:
-  """Copy into `records` the plan, the report and every finished run's
-  files that differ from their copies there; returns how many runs it holds."""
+  """Copy from the run directory tree `workdir` into `records` (the same
+  layout) the plan, the report and every finished run of `chosen` (a
+  `comparison.Comparison`), each file only if it differs from its copy;
+  returns how many finished runs `records` now has from `workdir`.
+
+  Raises:
+    OSError: a file could not be copied (those copied before it stay).
+  """
   workdir, records = pathlib.Path(workdir), pathlib.Path(records)
-  files = [workdir / name for name in (comparison_lib.BUDGET_FILE,) + REPORT_FILES]
-  runs = list(_finished_runs(chosen, workdir))
-  for directory, log in runs:
-    files += [directory / name for name in RUN_FILES] + [log]
+  files = [workdir / comparison_lib.BUDGET_FILE]
+  files += [path for pattern in REPORT_PATTERNS for path in sorted(workdir.glob(pattern))]
+  runs = list(comparison_lib.finished_runs(chosen, workdir))
+  for directory in runs:
+    # the log, then metrics.json last: a cut-short keep leaves no record
+    # that looks finished without its other files
+    files += [comparison_lib.log_path(directory)] + [directory / name for name in RUN_FILES]
   for source in files:
     target = records / source.relative_to(workdir)
-    if source.exists() and not (target.exists()
-                                and target.read_bytes() == source.read_bytes()):
-      _copy(source, target)
+    if source.exists() and not _same(source, target):
+      copy_file(source, target)
   return len(runs)
 
 
-def _merge_plans(kept: pathlib.Path, own: pathlib.Path):
-  """Add to `own` (WORKDIR's budget.json) the rows only `kept` plans."""
-  if not kept.exists():
-    return
-  if not own.exists():
-    _copy(kept, own)
-    return
-  theirs, ours = json.loads(kept.read_text()), json.loads(own.read_text())
-  clash = [key for key in set(theirs["runs"]) & set(ours["runs"])
-           if theirs["runs"][key] != ours["runs"][key]]
-  if theirs["seconds"] != ours["seconds"] or clash:
-    raise ValueError(f"{own} and {kept} plan {clash[0] if clash else 'the budget'} "
-                     "differently: use a new --workdir to go on with the records, "
-                     "or other --records")
-  comparison_lib.write_plan(own, dict(ours, runs={**theirs["runs"], **ours["runs"]}))
-
-
-def restore(chosen, workdir, records) -> int:
-  """Copy from `records` into `workdir` the rows of the plan that
-  `workdir` lacks and every run finished there and not in `workdir`;
-  returns how many runs it restored. Call it before planning or training.
+def restore(chosen, workdir, records, report=print) -> int:
+  """Copy from `records` into `workdir` the rows of the plan that `workdir`
+  lacks and every run of `chosen` finished in `records` (all its files
+  there) and not in `workdir`; an unfinished attempt in `workdir` is set
+  aside as `<seed dir>.unfinished-<time>` (with its log), never mixed with
+  the record. Returns how many runs it restored. Call it before planning
+  or training, holding WORKDIR's lock.
 
   Raises:
-    ValueError: `workdir` and `records` plan a row differently.
+    ValueError: `records` plans another budget than `chosen`, or a row
+      differently from `workdir`, or was measured on another machine.
   """
   workdir, records = pathlib.Path(workdir), pathlib.Path(records)
-  _merge_plans(records / comparison_lib.BUDGET_FILE, workdir / comparison_lib.BUDGET_FILE)
+  _take_plan(chosen, records / comparison_lib.BUDGET_FILE, workdir / comparison_lib.BUDGET_FILE)
   chosen = comparison_lib.read_budget(chosen, workdir)
-  done = {directory for directory, _ in _finished_runs(chosen, workdir)}
+  stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
   restored = 0
-  for directory, log in _finished_runs(chosen, records):
-    target = workdir / directory.relative_to(records)
-    if target in done:
+  for dataset, row, seed in chosen.runs():
+    steps = chosen.steps_of(dataset, row)
+    kept = comparison_lib.run_dir(records, dataset, row, seed)
+    target = comparison_lib.run_dir(workdir, dataset, row, seed)
+    if (comparison_lib.finished(target, steps) or not comparison_lib.finished(kept, steps)
+        or not all((kept / name).exists() for name in RUN_FILES)):
       continue
+    log = comparison_lib.log_path(target)
+    if target.exists():
+      aside = target.with_name(f"{target.name}.unfinished-{stamp}")
+      target.rename(aside)
+      if log.exists():
+        log.rename(comparison_lib.log_path(aside))
+      report(f"set {target} aside as {aside.name}: its finished record replaces it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     for name in RUN_FILES:
-      _copy(directory / name, target / name)
-    if log.exists():
-      _copy(log, workdir / log.relative_to(records))
+      shutil.copyfile(kept / name, staging / name)
+    staging.rename(target)  # the run appears whole, or not at all
+    if comparison_lib.log_path(kept).exists():
+      copy_file(comparison_lib.log_path(kept), log)
     restored += 1
   return restored
+
+
+def _take_plan(chosen, kept: pathlib.Path, own: pathlib.Path):
+  """Add to `own` (WORKDIR's budget.json) the rows only `kept` plans.
+
+  Raises:
+    ValueError: `kept` plans other seconds per run than `chosen`, a row
+      differently from `own`, or rows measured on another machine.
+  """
+  if not kept.exists():
+    return
+  theirs = json.loads(kept.read_text())
+  if theirs["seconds"] != chosen.seconds:
+    raise ValueError(f"--records {kept.parent} plans {theirs['seconds']} s per run, not "
+                     f"{chosen.seconds}: give the records of this budget, or new ones")
+  ours = (json.loads(own.read_text()) if own.exists()
+          else {"seconds": chosen.seconds, "runs": {}})
+  clash = sorted(key for key in set(theirs["runs"]) & set(ours["runs"])
+                 if theirs["runs"][key] != ours["runs"][key])
+  if clash:
+    raise ValueError(f"{own} and {kept} plan {clash[0]} differently: use a new "
+                     "--workdir to go on with the records, or other --records")
+  merged = {**theirs["runs"], **ours["runs"]}
+  if merged != ours["runs"]:
+    comparison_lib.check_one_machine(merged, own)
+    comparison_lib.write_plan(own, dict(ours, runs=merged))

@@ -1,5 +1,6 @@
 """The method comparison: equal-budget runs, resumable, and honest tables."""
 
+import dataclasses
 import json
 
 import pytest
@@ -90,7 +91,7 @@ def test_records_and_workdir_plans_merge_and_a_row_planned_twice_is_refused(tmp_
   chosen = comparison.load_preset("paper", datasets=("ring",), methods=("gan", "lbt"),
                                   seeds=(0,), steps=0, seconds=60.0)
   row = lambda steps: {"steps": steps, "eval_every": steps // 5, "phases": {"0": 10.0},
-                       "planned_seconds": steps / 100}
+                       "planned_seconds": steps / 100, "machine": "cpu A, 2 cores"}
   workdir, kept = tmp_path / "workdir", tmp_path / "records"
   comparison.write_plan(workdir / "budget.json", {"seconds": 60.0, "runs": {"ring gan": row(500)}})
   comparison.write_plan(kept / "budget.json", {"seconds": 60.0, "runs": {"ring lbt": row(100)}})
@@ -100,6 +101,51 @@ def test_records_and_workdir_plans_merge_and_a_row_planned_twice_is_refused(tmp_
   comparison.write_plan(kept / "budget.json", {"seconds": 60.0, "runs": {"ring gan": row(600)}})
   with pytest.raises(ValueError, match="plan ring gan differently: use a new --workdir"):
     records.restore(chosen, workdir, kept)
+  # rows measured on another machine are not equal time
+  comparison.write_plan(workdir / "budget.json", {"seconds": 60.0, "runs": {"ring gan": row(500)}})
+  comparison.write_plan(kept / "budget.json", {"seconds": 60.0, "runs": {
+      "ring lbt": dict(row(100), machine="cpu B, 8 cores")}})
+  with pytest.raises(ValueError, match="measured on 'cpu A, 2 cores' and on 'cpu B, 8 cores'"):
+    records.restore(chosen, workdir, kept)
+  # records of another budget are named, and leave a new workdir untouched
+  with pytest.raises(ValueError, match=r"--records .*records plans 60.0 s per run, not 30.0"):
+    records.restore(dataclasses.replace(chosen, seconds=30.0), tmp_path / "new", kept)
+  assert not (tmp_path / "new").exists()
+
+
+def test_only_whole_finished_records_are_restored_and_an_attempt_is_set_aside(tmp_path):
+  """A record counts when its metrics.json has the row's steps and its
+  other files are there (a copy cut short before metrics.json is not one);
+  an unfinished attempt in WORKDIR is moved aside whole, never mixed."""
+  chosen = comparison.load_preset("paper", datasets=("ring",), methods=("gan", "pacgan", "lbt"),
+                                  seeds=(0,), steps=50)
+  kept, workdir = tmp_path / "records", tmp_path / "workdir"
+
+  def write_run(base, row, step, files=records.RUN_FILES):
+    directory = comparison.run_dir(base, "ring", row, 0)
+    directory.mkdir(parents=True)
+    for name in files:
+      (directory / name).write_text(json.dumps({"step": step}) if name == "metrics.json" else name)
+    comparison.log_path(directory).write_text(f"{base.name} log")
+    return directory
+
+  write_run(kept, "gan", 50)
+  write_run(kept, "pacgan", 20)  # stopped early: not finished
+  write_run(kept, "lbt", 50, files=("metrics.json",))  # a cut-short copy
+  attempt = write_run(workdir, "gan", 30)
+  (attempt / "checkpoints").mkdir()
+  said = []
+  assert records.restore(chosen, workdir, kept, report=said.append) == 1
+  run = comparison.run_dir(workdir, "ring", "gan", 0)
+  assert sorted(p.name for p in run.iterdir()) == sorted(records.RUN_FILES)  # no checkpoints
+  assert json.loads((run / "metrics.json").read_text())["step"] == 50
+  assert comparison.log_path(run).read_text() == "records log"
+  aside = [p for p in run.parent.iterdir() if p.name.startswith("seed-0.unfinished-")]
+  assert len(aside) == 2 and said and "set" in said[0]  # the attempt and its log
+  assert (next(p for p in aside if p.is_dir()) / "checkpoints").is_dir()
+  assert not comparison.run_dir(workdir, "ring", "pacgan", 0).exists()
+  assert not comparison.run_dir(workdir, "ring", "lbt", 0).exists()
+  assert records.restore(chosen, workdir, kept) == 0  # nothing twice
 
 
 def test_rows_are_methods_with_settings_of_their_own():
@@ -257,20 +303,25 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
   # Records kept beside the code carry the study to a machine without
   # WORKDIR: the plan, the runs' metrics, configs and logs, never
   # checkpoints or exports; nothing is measured or trained again.
-  records = tmp_path / "records"
-  kept = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED,
-                           "--report-only", "--records", records)
-  assert kept.returncode == 0, kept.stderr[-3000:]
-  assert (records / "budget.json").read_text() == before
-  run = comparison.run_dir(records, "ring", "gan", 1)
-  assert sorted(p.name for p in run.iterdir()) == ["config.json", "metrics.csv", "metrics.json"]
-  assert (run.parent / "seed-1.log").read_text() == (
-      comparison.run_dir(workdir, "ring", "gan", 1).parent / "seed-1.log").read_text()
+  kept = tmp_path / "records"
+  report = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED,
+                             "--report-only", "--records", kept)
+  assert report.returncode == 0, report.stderr[-3000:]
+  assert f"{kept} holds 2 finished runs, the plan and the tables" in report.stdout
+  assert (kept / "budget.json").read_text() == before
+  run = comparison.run_dir(kept, "ring", "gan", 1)
+  assert sorted(p.name for p in run.iterdir()) == sorted(records.RUN_FILES)
+  assert comparison.log_path(run).read_text() == comparison.log_path(
+      comparison.run_dir(workdir, "ring", "gan", 1)).read_text()
   elsewhere = tmp_path / "elsewhere"
   moved = clitools.run_here("lbt_tf.compare", "--workdir", elsewhere, "--methods", rows, *TIMED,
-                            "--records", records)
+                            "--records", kept, "--rescore-seed", "7")
   assert moved.returncode == 0, moved.stderr[-3000:]
   assert "2 finished runs taken from" in moved.stdout
+  assert "measuring" not in moved.stdout and "2 of 2 runs already finished" in moved.stdout
+  assert (elsewhere / "results.md").read_text() == (workdir / "results.md").read_text()
+  assert "no panel for gan: none of its finished runs has its exported generator" in moved.stdout
+  assert "not re-scored: " in moved.stdout and (kept / "rescored-7.md").exists()
   assert "measuring" not in moved.stdout and "2 of 2 runs already finished" in moved.stdout
   assert not list(elsewhere.rglob("checkpoint*"))
   assert (elsewhere / "results.md").read_text() == (workdir / "results.md").read_text()
@@ -294,12 +345,12 @@ def test_a_killed_comparison_leaves_no_training_behind(tmp_path):
   import os  # pylint: disable=g-import-not-at-top
   import signal  # pylint: disable=g-import-not-at-top
   import time  # pylint: disable=g-import-not-at-top
-  workdir = tmp_path / "killed"
-  long = [a if a != "20" else "100000" for a in TINY]
-  long = [a for a in long if a != "gan,pacgan,lbt[estimator=kde,bandwidth=0.2]"]
-  long[long.index("--methods") + 1:long.index("--methods") + 1] = ["gan"]
-  harness = clitools.start("lbt_tf.compare", "--workdir", workdir, *long)
-  run = comparison.run_dir(workdir, "ring", "gan", 3)
+  workdir, kept = tmp_path / "killed", tmp_path / "records"
+  # a short row, then one that trains until killed (--steps 0: each row's own)
+  long = [a if a != "20" else "0" for a in TINY]
+  long[long.index("--methods") + 1] = "pacgan[steps=20],gan[steps=100000]"
+  harness = clitools.start("lbt_tf.compare", "--workdir", workdir, *long, "--records", kept)
+  run = comparison.run_dir(workdir, "ring", "gan[steps=100000]", 3)
   deadline = time.time() + 300
   while not clitools.checkpoint_steps(run) if (run / "checkpoints").exists() else True:
     assert time.time() < deadline and harness.poll() is None, harness.communicate()[1][-2000:]
@@ -320,6 +371,11 @@ def test_a_killed_comparison_leaves_no_training_behind(tmp_path):
     pytest.fail(f"training pid {child} outlived its killed comparison")
   log = (run.parent / "seed-3.log").read_text()
   assert "interrupted at step" in log  # it saved its checkpoint on the way out
+  # The short row was kept in --records as it finished (the harness never
+  # reached its report), the unfinished one not.
+  assert json.loads((comparison.run_dir(kept, "ring", "pacgan[steps=20]", 3) /
+                     "metrics.json").read_text())["step"] == 20
+  assert not comparison.run_dir(kept, "ring", "gan[steps=100000]", 3).exists()
 
 
 def test_curve_legends_wrap_long_rows_below_the_panels(tmp_path):
