@@ -173,11 +173,12 @@ def log_path(directory: pathlib.Path) -> pathlib.Path:
 
 
 def finished_runs(comparison: Comparison, workdir):
-  """The run directories of `comparison`'s finished runs under `workdir`."""
+  """(dataset, row, seed, run directory) of `comparison`'s finished runs
+  under `workdir`, in `comparison.runs()` order."""
   for dataset, row, seed in comparison.runs():
     directory = run_dir(workdir, dataset, row, seed)
     if finished(directory, comparison.steps_of(dataset, row)):
-      yield directory
+      yield dataset, row, seed, directory
 
 
 def finished(directory: pathlib.Path, steps: int) -> bool:
@@ -445,25 +446,23 @@ def with_current_kl_keys(metrics: dict) -> dict:
 def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]:
   """dataset -> method -> the final metrics of its finished seeds."""
   results = {}
-  for dataset, method, seed in comparison.runs():
-    directory = run_dir(workdir, dataset, method, seed)
-    if finished(directory, comparison.steps_of(dataset, method)):
-      metrics = with_current_kl_keys(json.loads((directory / "metrics.json").read_text()))
-      metrics["seed"] = seed
-      metrics["teacher"] = recorded_teacher(directory)
-      # The run recorded its export's path as it was given; the comparison
-      # directory may have been moved or named relative to another place.
-      metrics["generator"] = str(directory / "generator" /
-                                 pathlib.Path(metrics["generator"]).name)
-      # Speed without the first period, which includes tracing the step.
-      planned = comparison.budget.get((dataset, method))
-      if planned:
-        metrics["planned_seconds"] = planned["planned_seconds"]
-      periods = metrics_csv.read_rows(directory / "metrics.csv")[1:]
-      if periods:
-        metrics["iterations_per_second"] = float(np.median(
-            [row["iterations_per_second"] for row in periods]))
-      results.setdefault(dataset, {}).setdefault(method, []).append(metrics)
+  for dataset, method, seed, directory in finished_runs(comparison, workdir):
+    metrics = with_current_kl_keys(json.loads((directory / "metrics.json").read_text()))
+    metrics["seed"] = seed
+    metrics["teacher"] = recorded_teacher(directory)
+    # The run recorded its export's path as it was given; the comparison
+    # directory may have been moved or named relative to another place.
+    metrics["generator"] = str(directory / "generator" /
+                               pathlib.Path(metrics["generator"]).name)
+    # Speed without the first period, which includes tracing the step.
+    planned = comparison.budget.get((dataset, method))
+    if planned:
+      metrics["planned_seconds"] = planned["planned_seconds"]
+    periods = metrics_csv.read_rows(directory / "metrics.csv")[1:]
+    if periods:
+      metrics["iterations_per_second"] = float(np.median(
+          [row["iterations_per_second"] for row in periods]))
+    results.setdefault(dataset, {}).setdefault(method, []).append(metrics)
   return results
 
 

@@ -21,6 +21,7 @@ never taken for a finished run.
 """
 
 import datetime
+import filecmp
 import json
 import pathlib
 import shutil
@@ -51,10 +52,6 @@ def copy_file(source: pathlib.Path, target: pathlib.Path):
     raise
 
 
-def _same(a: pathlib.Path, b: pathlib.Path) -> bool:
-  return b.exists() and a.read_bytes() == b.read_bytes()
-
-
 def keep(chosen, workdir, records) -> int:
   """Copy from the run directory tree `workdir` into `records` (the same
   layout) the plan, the report and every finished run of `chosen` (a
@@ -67,14 +64,14 @@ def keep(chosen, workdir, records) -> int:
   workdir, records = pathlib.Path(workdir), pathlib.Path(records)
   files = [workdir / comparison_lib.BUDGET_FILE]
   files += [path for pattern in REPORT_PATTERNS for path in sorted(workdir.glob(pattern))]
-  runs = list(comparison_lib.finished_runs(chosen, workdir))
+  runs = [directory for *_, directory in comparison_lib.finished_runs(chosen, workdir)]
   for directory in runs:
     # the log, then metrics.json last: a cut-short keep leaves no record
     # that looks finished without its other files
     files += [comparison_lib.log_path(directory)] + [directory / name for name in RUN_FILES]
   for source in files:
     target = records / source.relative_to(workdir)
-    if source.exists() and not _same(source, target):
+    if source.exists() and not (target.exists() and filecmp.cmp(source, target, shallow=False)):
       copy_file(source, target)
   return len(runs)
 
