@@ -28,13 +28,12 @@ import platform
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Dict, List, Tuple
 
 import numpy as np
 
-from lbt_tf import config as config_lib, costs, metrics_csv
+from lbt_tf import config as config_lib, costs, files, metrics_csv
 from lbt_tf.metrics import image_metrics  # NumPy only
 from lbt_tf.metrics.mixture_metrics import KL_CAP  # NumPy only
 
@@ -314,16 +313,8 @@ def plan_budget(comparison: Comparison, workdir, report=print, on_measured=None)
 
 
 def write_plan(path: pathlib.Path, stored: dict):
-  """Write budget.json through a staging file of its own: never half a plan."""
-  path.parent.mkdir(parents=True, exist_ok=True)
-  handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-  try:
-    with open(handle, "w") as f:
-      f.write(json.dumps(stored, indent=2))
-    pathlib.Path(staging).replace(path)
-  except BaseException:
-    pathlib.Path(staging).unlink(missing_ok=True)
-    raise
+  """Write budget.json whole or not at all."""
+  files.write_text(path, json.dumps(stored, indent=2))
 
 
 def _set_items(overrides: dict):

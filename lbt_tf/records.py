@@ -27,29 +27,11 @@ import pathlib
 import shutil
 import tempfile
 
-from lbt_tf import comparison as comparison_lib
+from lbt_tf import comparison as comparison_lib, files
 
 # metrics.json last: it is what makes a run finished.
 RUN_FILES = ("config.json", "metrics.csv", "metrics.json")
 REPORT_PATTERNS = ("results.md", "results.json", "rescored-*.md")
-
-
-def copy_file(source: pathlib.Path, target: pathlib.Path):
-  """Copy `source` to `target` through a staging file of its own in the
-  target's directory: `target` is the old file or the whole new one.
-
-  Raises:
-    OSError: the copy failed (the staging file is removed).
-  """
-  target.parent.mkdir(parents=True, exist_ok=True)
-  handle, staging = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
-  try:
-    with open(handle, "wb") as out, open(source, "rb") as src:
-      shutil.copyfileobj(src, out)
-    pathlib.Path(staging).replace(target)
-  except BaseException:
-    pathlib.Path(staging).unlink(missing_ok=True)
-    raise
 
 
 def keep(chosen, workdir, records) -> int:
@@ -62,17 +44,17 @@ def keep(chosen, workdir, records) -> int:
     OSError: a file could not be copied (those copied before it stay).
   """
   workdir, records = pathlib.Path(workdir), pathlib.Path(records)
-  files = [workdir / comparison_lib.BUDGET_FILE]
-  files += [path for pattern in REPORT_PATTERNS for path in sorted(workdir.glob(pattern))]
+  sources = [workdir / comparison_lib.BUDGET_FILE]
+  sources += [path for pattern in REPORT_PATTERNS for path in sorted(workdir.glob(pattern))]
   runs = [directory for *_, directory in comparison_lib.finished_runs(chosen, workdir)]
   for directory in runs:
     # the log, then metrics.json last: a cut-short keep leaves no record
     # that looks finished without its other files
-    files += [comparison_lib.log_path(directory)] + [directory / name for name in RUN_FILES]
-  for source in files:
+    sources += [comparison_lib.log_path(directory)] + [directory / name for name in RUN_FILES]
+  for source in sources:
     target = records / source.relative_to(workdir)
     if source.exists() and not (target.exists() and filecmp.cmp(source, target, shallow=False)):
-      copy_file(source, target)
+      files.copy(source, target)
   return len(runs)
 
 
@@ -113,7 +95,7 @@ def restore(chosen, workdir, records, report=print) -> int:
       shutil.copyfile(kept / name, staging / name)
     staging.rename(target)  # the run appears whole, or not at all
     if comparison_lib.log_path(kept).exists():
-      copy_file(comparison_lib.log_path(kept), log)
+      files.copy(comparison_lib.log_path(kept), log)
     restored += 1
   return restored
 

@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 
 from lbt_tf import callbacks, checkpointing, cli, config as config_lib
-from lbt_tf import distributed, errors, metrics_csv, plots, runlock
+from lbt_tf import distributed, errors, files, metrics_csv, plots, runlock
 from lbt_tf.data import datasets, image_data, mixtures
 from lbt_tf.errors import UserError
 from lbt_tf.export import generators, saved_model
@@ -107,12 +107,9 @@ def set_aside_earlier_start(workdir: pathlib.Path, report=print) -> pathlib.Path
 
 
 def write_config(config: config_lib.Config, workdir: pathlib.Path):
-  staging = workdir / "config.json.tmp"
   try:
-    staging.write_text(config.to_json())
-    staging.replace(workdir / "config.json")  # atomic: never a half-written config
+    files.write_text(workdir / "config.json", config.to_json())  # never half a config
   except OSError as e:
-    staging.unlink(missing_ok=True)
     raise errors.cannot_write(workdir / "config.json", e) from None
 
 
@@ -283,14 +280,10 @@ def divergence_advice(config: config_lib.Config, losses) -> str:
 
 
 def write_json(path: pathlib.Path, values: dict):
-  """Write `values` as JSON through a temporary file: a kill leaves the old
-  file or the new one, never half of one."""
-  staging = path.with_name(path.name + ".tmp")
+  """Write `values` as JSON whole or not at all (`files.write_text`)."""
   try:
-    staging.write_text(json.dumps(values, indent=2))
-    staging.replace(path)
+    files.write_text(path, json.dumps(values, indent=2))
   except OSError as e:
-    staging.unlink(missing_ok=True)
     raise errors.cannot_write(path, e) from None
 
 

@@ -16,6 +16,7 @@ import pathlib
 import keras
 import numpy as np
 
+from lbt_tf import files
 from lbt_tf.data import image_data
 
 NUM_MODES = 1000
@@ -105,9 +106,7 @@ def cached_classifier(cache_dir, source: str, train_and_test, report=print,
 
 
 def save_info(path, info: dict):
-  staging = pathlib.Path(str(path) + ".tmp")
-  staging.write_text(json.dumps(info, indent=2))
-  staging.replace(path)
+  files.write_text(path, json.dumps(info, indent=2))
 
 
 def real_data_floor(classifier: keras.Model, images, labels, stacked: bool,

@@ -1,0 +1,42 @@
+"""Files written whole or not at all: through a staging file of their own
+in the target's directory, renamed over the target (atomic on POSIX), so a
+kill or a full disk leaves the old file or the new one, never half of one,
+and two writers never share a staging name."""
+
+import pathlib
+import shutil
+import tempfile
+
+
+def _replace(target: pathlib.Path, write):
+  """Call `write(staging_file_object)`, then rename the staging file over
+  `target`; on any failure the staging file is removed and the error raised."""
+  target = pathlib.Path(target)
+  target.parent.mkdir(parents=True, exist_ok=True)
+  handle, staging = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
+  try:
+    with open(handle, "wb") as f:
+      write(f)
+    pathlib.Path(staging).replace(target)
+  except BaseException:
+    pathlib.Path(staging).unlink(missing_ok=True)
+    raise
+
+
+def write_text(target, text: str):
+  """Write `text` (UTF-8) to `target` atomically.
+
+  Raises:
+    OSError: it could not be written (`target` is as it was).
+  """
+  _replace(target, lambda f: f.write(text.encode("utf-8")))
+
+
+def copy(source, target):
+  """Copy the file `source` to `target` atomically.
+
+  Raises:
+    OSError: it could not be read or written (`target` is as it was).
+  """
+  with open(source, "rb") as src:
+    _replace(target, lambda f: shutil.copyfileobj(src, f))
