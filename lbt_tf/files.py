@@ -1,8 +1,10 @@
 """Files written whole or not at all: through a staging file of their own
 in the target's directory, renamed over the target (atomic on POSIX), so a
 kill or a full disk leaves the old file or the new one, never half of one,
-and two writers never share a staging name."""
+and two writers never share a staging name. The file gets the permissions
+`open` would give it (0666 less the umask), not the staging file's 0600."""
 
+import os
 import pathlib
 import shutil
 import tempfile
@@ -17,10 +19,24 @@ def _replace(target: pathlib.Path, write):
   try:
     with open(handle, "wb") as f:
       write(f)
+    os.chmod(staging, 0o666 & ~_umask())
     pathlib.Path(staging).replace(target)
   except BaseException:
     pathlib.Path(staging).unlink(missing_ok=True)
     raise
+
+
+def _umask() -> int:
+  """The process's umask, read without changing it where Linux tells it
+  (os.umask only sets it, returning the old one: a moment when another
+  thread's new file would get the wrong mode)."""
+  try:
+    with open("/proc/self/status") as f:
+      return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+  except (OSError, StopIteration, ValueError, IndexError):
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
 
 
 def write_text(target, text: str):

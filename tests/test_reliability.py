@@ -478,3 +478,26 @@ def test_a_signal_lost_during_the_final_export_still_stops_the_run(tmp_path, pha
   assert line.startswith("lbt_tf.train: error: interrupted during the final export and "
                          "evaluation; the training (step 20) is saved in "), line
   assert not (workdir / "metrics.json").exists()
+
+
+def test_files_written_whole_replace_their_target_with_the_usual_permissions(tmp_path):
+  """`lbt_tf.files`: the target is the new content, with the mode a plain
+  `open` gives (the staging file's 0600 would hide metrics.json and
+  config.json from the other users of a shared run directory), and no
+  staging file is left, also when the write fails."""
+  from lbt_tf import files  # pylint: disable=g-import-not-at-top
+  plain = tmp_path / "plain"
+  plain.write_text("x")
+  target = tmp_path / "metrics.json"
+  target.write_text("old")
+  files.write_text(target, "new")
+  files.copy(target, tmp_path / "copy.json")
+  for path in (target, tmp_path / "copy.json"):
+    assert path.read_text() == "new"
+    assert path.stat().st_mode == plain.stat().st_mode
+  with pytest.raises(FileNotFoundError):
+    files.copy(tmp_path / "absent", target)
+  with pytest.raises(UnicodeEncodeError):  # fails once the staging file exists
+    files.write_text(target, "\ud800")
+  assert target.read_text() == "new"
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.json", "metrics.json", "plain"]
