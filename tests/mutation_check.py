@@ -203,6 +203,16 @@ MUTATIONS = [
         ("tests/test_hypergradient.py::test_the_outer_product_solve_is_the_inverse_of_g_g_transpose_plus_lambda",
          "tests/test_hypergradient.py::test_outer_product_hypergradient_on_a_quadratic_differs_from_the_exact_one_as_predicted",
          "tests/test_baselines.py::test_brc_generator_gradient_is_the_implicit_formula_with_the_outer_product_hessian")),
+    Mutation(
+        "u-records-restore-cut-short-runs", "lbt_tf/records.py",
+        "        or not all((kept / name).exists() for name in RUN_FILES)):",
+        "        ):  # MUTATION: a record cut short before its other files counts",
+        ("tests/test_comparison.py::test_only_whole_finished_records_are_restored_and_an_attempt_is_set_aside",)),
+    Mutation(
+        "v-records-not-kept-as-runs-finish", "lbt_tf/comparison.py",
+        "        if on_finish:\n          on_finish()\n",
+        "        # MUTATION: --records updated only at the end\n",
+        ("tests/test_comparison.py::test_a_killed_comparison_leaves_no_training_behind",)),
 ]
 
 
