@@ -441,6 +441,7 @@ def collect(comparison: Comparison, workdir) -> Dict[str, Dict[str, List[dict]]]
     metrics = with_current_kl_keys(json.loads((directory / "metrics.json").read_text()))
     metrics["seed"] = seed
     metrics["teacher"] = recorded_teacher(directory)
+    metrics["settings"] = recorded_settings(directory)
     # The run recorded its export's path as it was given; the comparison
     # directory may have been moved or named relative to another place.
     metrics["generator"] = str(directory / "generator" /
@@ -464,6 +465,29 @@ def recorded_teacher(directory: pathlib.Path) -> str:
     return config_lib.load(directory).teacher
   except (ValueError, TypeError):  # a config.json this version cannot read
     return "unknown (its config.json is not this version's)"
+
+
+# Fields of config.json that do not change what a run learns or scores: the
+# seed (a row's runs differ in it by design), where data and caches live,
+# how often it checkpoints.
+NOT_SETTINGS = ("seed", "data_dir", "cache_dir", "checkpoint_every")
+
+
+def recorded_settings(directory: pathlib.Path) -> dict:
+  """The run's config.json, less NOT_SETTINGS ({} if unreadable)."""
+  try:
+    recorded = json.loads((directory / "config.json").read_text())
+  except (OSError, ValueError):
+    return {}
+  return {k: v for k, v in recorded.items() if k not in NOT_SETTINGS}
+
+
+def differing_settings(runs) -> Dict[str, list]:
+  """field -> each run's value, for the fields a row's finished runs were
+  trained with different values of (absent in a run's config.json: None)."""
+  fields = sorted({field for run in runs for field in run.get("settings", {})})
+  values = {field: [run.get("settings", {}).get(field) for run in runs] for field in fields}
+  return {field: v for field, v in values.items() if any(x != v[0] for x in v)}
 
 
 def teacher_of(comparison: Comparison, dataset, method, runs) -> str:
@@ -517,8 +541,14 @@ def markdown_table(comparison: Comparison, results) -> str:
                for key, _, fmt in columns]
       lines.append("| real data (the instrument's floor) | | | " + " | ".join(cells) + " |")
     short = False  # a row with fewer finished seeds than planned
+    mixed = []  # rows whose runs were trained with different settings
     for method in comparison.methods:
       runs = runs_of.get(method, [])
+      differing = differing_settings(runs)
+      if differing:
+        mixed.append(f"{method}: " + "; ".join(
+            f"{field} " + ", ".join(f"{v} (seed {r['seed']})" for v, r in zip(values, runs))
+            for field, values in differing.items()))
       teacher = teacher_of(comparison, dataset, method, runs)
       seeds = (f"{len(runs)}" if len(runs) == len(comparison.seeds)
                else f"{len(runs)} of {len(comparison.seeds)}")
@@ -535,12 +565,17 @@ def markdown_table(comparison: Comparison, results) -> str:
           continue
         mean, std = mean_std(values)
         cells.append(f"{fmt.format(mean)} ± {fmt.format(std)}")
-      lines.append(f"| {method} | {teacher} | {seeds} | " + " | ".join(cells) + " |")
+      mark = " (†)" if differing else ""
+      lines.append(f"| {method}{mark} | {teacher} | {seeds} | " + " | ".join(cells) + " |")
     if short:
       lines += ["", "\"n of m\" seeds: only n of the row's m runs have finished; the "
                     "others are still to run, were interrupted (the same command resumes "
                     "them) or failed (the last line of <dataset>/<method>/seed-<s>.log says "
                     "why, e.g. diverged): the mean is over the finished ones only."]
+    if mixed:
+      lines += ["", "(†) the row's runs were not all trained with the same settings "
+                    "(each run's config.json; e.g. resumed by another version): "
+                    + " | ".join(mixed)]
     if any(key == "fid" for key, _, _ in columns):
       lines += ["", "FID and KID are this library's own (Keras InceptionV3, the n "
                     "generated against n training images), not comparable with "
@@ -670,7 +705,7 @@ def rescore(comparison: Comparison, workdir, seed: int, report=print) -> pathlib
         metrics = scoring.score_export(config, generators.load(run["generator"]),
                                        config.final_eval_samples, seed,
                                        report=lambda _: None)
-        metrics.update(seed=run["seed"], teacher=run["teacher"],
+        metrics.update(seed=run["seed"], teacher=run["teacher"], settings=run["settings"],
                        iterations_per_second=run["iterations_per_second"])
         rescored.setdefault(dataset, {}).setdefault(method, []).append(metrics)
   path = workdir / f"rescored-{seed}.md"

@@ -163,12 +163,23 @@ def test_table_shows_mean_and_sample_std_over_seeds():
   row = {"modes_with_any_sample": 8, "high_quality_percent": 50.0,
          "intra_mode_kl": 2.75, "intra_mode_kl_fitted": 0.5, "kl_modes": 6,
          "iterations_per_second": 10.0}
-  results = {"ring": {"gan": [dict(row, modes_covered=8), dict(row, modes_covered=6)]}}
+  settings = {"steps": 5000, "generator_lr": 0.001}
+  results = {"ring": {"gan": [dict(row, modes_covered=8, seed=0, settings=settings),
+                              dict(row, modes_covered=6, seed=1, settings=settings)]}}
   table = comparison.markdown_table(chosen, results)
   assert ("| gan | none | 2 | 7.0 ± 1.4 | 8.0 ± 0.0 | 50.0 ± 0.0 | 2.750 ± 0.000 | 0.500 ± 0.000 "
           "| 6.0 ± 0.0 | 10.0 ± 0.0 |") in table
   assert "intra-mode KL, all modes (cap 10) | intra-mode KL, fitted modes | modes fitted" in table
   assert "| lbt | kernel (KDE on K = 5 batches, h 0.383 -> 0.05, no unroll) | 0 of 2 | - |" in table  # missing runs are shown, not hidden
+  assert "(†)" not in table
+  # A row whose runs were trained differently (resumed by another version,
+  # say) is marked, and the note says in what.
+  results["ring"]["gan"][1]["settings"] = {"steps": 4000, "generator_lr": 0.001, "pack": 2}
+  table = comparison.markdown_table(chosen, results)
+  assert "| gan (†) | none | 2 | 7.0 ± 1.4 |" in table
+  assert ("not all trained with the same settings (each run's config.json; e.g. resumed by "
+          "another version): gan: pack None (seed 0), 2 (seed 1); steps 5000 (seed 0), "
+          "4000 (seed 1)") in table
 
 
 def test_a_run_recorded_before_the_all_mode_kl_shows_its_kl_as_the_fitted_one():
