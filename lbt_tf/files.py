@@ -56,3 +56,23 @@ def copy(source, target):
   """
   with open(source, "rb") as src:
     _replace(target, lambda f: shutil.copyfileobj(src, f))
+
+
+def directory(target, fill):
+  """Make the directory `target` whole or not at all: `fill(staging)`
+  writes its files into a staging directory of its own beside it, which is
+  then renamed to `target` with the permissions `mkdir` would give it.
+
+  Raises:
+    OSError: it could not be made (`target` does not exist; no staging left).
+  """
+  target = pathlib.Path(target)
+  target.parent.mkdir(parents=True, exist_ok=True)
+  staging = pathlib.Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+  try:
+    fill(staging)
+    os.chmod(staging, 0o777 & ~_umask())
+    staging.rename(target)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise

@@ -22,10 +22,10 @@ never taken for a finished run.
 
 import datetime
 import filecmp
+import functools
 import json
 import pathlib
 import shutil
-import tempfile
 
 from lbt_tf import comparison as comparison_lib, files
 
@@ -89,15 +89,16 @@ def restore(chosen, workdir, records, report=print) -> int:
       if log.exists():
         log.rename(comparison_lib.log_path(aside))
       report(f"set {target} aside as {aside.name}: its finished record replaces it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
-    for name in RUN_FILES:
-      shutil.copyfile(kept / name, staging / name)
-    staging.rename(target)  # the run appears whole, or not at all
+    files.directory(target, functools.partial(_copy_run, kept))  # whole, or not at all
     if comparison_lib.log_path(kept).exists():
       files.copy(comparison_lib.log_path(kept), log)
     restored += 1
   return restored
+
+
+def _copy_run(kept: pathlib.Path, staging: pathlib.Path):
+  for name in RUN_FILES:
+    shutil.copyfile(kept / name, staging / name)
 
 
 def _take_plan(chosen, kept: pathlib.Path, own: pathlib.Path):

@@ -138,6 +138,8 @@ def test_only_whole_finished_records_are_restored_and_an_attempt_is_set_aside(tm
   assert records.restore(chosen, workdir, kept, report=said.append) == 1
   run = comparison.run_dir(workdir, "ring", "gan", 0)
   assert sorted(p.name for p in run.iterdir()) == sorted(records.RUN_FILES)  # no checkpoints
+  assert run.stat().st_mode == run.parent.stat().st_mode  # mkdir's, not mkdtemp's 0700
+  assert not [p for p in run.parent.iterdir() if p.name.startswith(".")]  # no staging left
   assert json.loads((run / "metrics.json").read_text())["step"] == 50
   assert comparison.log_path(run).read_text() == "records log"
   aside = [p for p in run.parent.iterdir() if p.name.startswith("seed-0.unfinished-")]
