@@ -678,7 +678,8 @@ def _first_exports(methods: dict, report):
       yield method, exported[0]
     else:
       report(f"no panel for {method}: none of its finished runs has its exported "
-             "generator here (runs taken from --records keep metrics only)")
+             "generator here (a run taken from --records keeps its metrics and its "
+             "own samples.png or density.png)")
 
 
 def _export_samples(run: dict, num_samples: int):

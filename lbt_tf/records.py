@@ -6,13 +6,16 @@ or wiped machine WORKDIR is gone, with the finished runs' metrics. With
 `--records DIR` (say, a directory of a git checkout, committed and pushed
 as the study goes) the comparison copies into DIR the equal-time plan
 (budget.json) as each row is measured, every finished run's config.json,
-metrics.csv, log and metrics.json as it finishes, and the report
+metrics.csv, log, picture (samples.png, its last sample grid, for images;
+density.png for the 2-D mixtures; about 150 KB) and metrics.json as it
+finishes, and the report
 (results.md, results.json, rescored-*.md); when it starts, it copies into
 WORKDIR the plan's rows and every finished run that WORKDIR lacks, so the
 same command goes on elsewhere and retrains nothing that finished. DIR
 mirrors WORKDIR's layout (`comparison.run_dir`). Not kept: checkpoints and
 exported generators (megabytes each), so an unfinished run starts again,
-and a restored run has no panel in the figures and is not re-scored.
+and a restored run has no panel in the comparison's figures (its own
+picture is there) and is not re-scored.
 
 A run counts as finished by its metrics.json (`comparison.finished`), so
 that file is always copied last, and a restored run appears in WORKDIR
@@ -31,6 +34,8 @@ from lbt_tf import comparison as comparison_lib, files
 
 # metrics.json last: it is what makes a run finished.
 RUN_FILES = ("config.json", "metrics.csv", "metrics.json")
+# Kept and restored where the run has one (runs of earlier versions may not).
+PICTURES = ("samples.png", "density.png")
 REPORT_PATTERNS = ("results.md", "results.json", "rescored-*.md")
 
 
@@ -50,7 +55,8 @@ def keep(chosen, workdir, records) -> int:
   for directory in runs:
     # the log, then metrics.json last: a cut-short keep leaves no record
     # that looks finished without its other files
-    sources += [comparison_lib.log_path(directory)] + [directory / name for name in RUN_FILES]
+    sources += [comparison_lib.log_path(directory)] + [directory / name for name in PICTURES]
+    sources += [directory / name for name in RUN_FILES]
   for source in sources:
     target = records / source.relative_to(workdir)
     if source.exists() and not (target.exists() and filecmp.cmp(source, target, shallow=False)):
@@ -97,8 +103,9 @@ def restore(chosen, workdir, records, report=print) -> int:
 
 
 def _copy_run(kept: pathlib.Path, staging: pathlib.Path):
-  for name in RUN_FILES:
-    shutil.copyfile(kept / name, staging / name)
+  for name in PICTURES + RUN_FILES:
+    if name in RUN_FILES or (kept / name).exists():
+      shutil.copyfile(kept / name, staging / name)
 
 
 def _take_plan(chosen, kept: pathlib.Path, own: pathlib.Path):

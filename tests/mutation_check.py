@@ -213,6 +213,12 @@ MUTATIONS = [
         "        if on_finish:\n          on_finish()\n",
         "        # MUTATION: --records updated only at the end\n",
         ("tests/test_comparison.py::test_a_killed_comparison_leaves_no_training_behind",)),
+    Mutation(
+        "w-records-keep-no-pictures", "lbt_tf/records.py",
+        'PICTURES = ("samples.png", "density.png")',
+        "PICTURES = ()  # MUTATION: a study's sample grids lost with its machine",
+        ("tests/test_comparison.py::test_only_whole_finished_records_are_restored_and_an_attempt_is_set_aside",
+         "tests/test_comparison.py::test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan")),
 ]
 
 

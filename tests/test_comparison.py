@@ -129,7 +129,7 @@ def test_only_whole_finished_records_are_restored_and_an_attempt_is_set_aside(tm
     comparison.log_path(directory).write_text(f"{base.name} log")
     return directory
 
-  write_run(kept, "gan", 50)
+  (write_run(kept, "gan", 50) / "samples.png").write_text("its picture")
   write_run(kept, "pacgan", 20)  # stopped early: not finished
   write_run(kept, "lbt", 50, files=("metrics.json",))  # a cut-short copy
   attempt = write_run(workdir, "gan", 30)
@@ -137,7 +137,9 @@ def test_only_whole_finished_records_are_restored_and_an_attempt_is_set_aside(tm
   said = []
   assert records.restore(chosen, workdir, kept, report=said.append) == 1
   run = comparison.run_dir(workdir, "ring", "gan", 0)
-  assert sorted(p.name for p in run.iterdir()) == sorted(records.RUN_FILES)  # no checkpoints
+  assert sorted(p.name for p in run.iterdir()) == sorted(
+      records.RUN_FILES + ("samples.png",))  # no checkpoints
+  assert (run / "samples.png").read_text() == "its picture"
   assert run.stat().st_mode == run.parent.stat().st_mode  # mkdir's, not mkdtemp's 0700
   assert not [p for p in run.parent.iterdir() if p.name.startswith(".")]  # no staging left
   assert json.loads((run / "metrics.json").read_text())["step"] == 50
@@ -323,7 +325,9 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
   assert f"{kept} holds 2 finished runs, the plan and the tables" in report.stdout
   assert (kept / "budget.json").read_text() == before
   run = comparison.run_dir(kept, "ring", "gan", 1)
-  assert sorted(p.name for p in run.iterdir()) == sorted(records.RUN_FILES)
+  assert sorted(p.name for p in run.iterdir()) == sorted(records.RUN_FILES + ("density.png",))
+  assert (run / "density.png").read_bytes() == (
+      comparison.run_dir(workdir, "ring", "gan", 1) / "density.png").read_bytes()
   assert comparison.log_path(run).read_text() == comparison.log_path(
       comparison.run_dir(workdir, "ring", "gan", 1)).read_text()
   elsewhere = tmp_path / "elsewhere"
@@ -334,11 +338,11 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
   assert "measuring" not in moved.stdout and "2 of 2 runs already finished" in moved.stdout
   assert (elsewhere / "results.md").read_text() == (workdir / "results.md").read_text()
   assert "no panel for gan: none of its finished runs has its exported generator" in moved.stdout
+  # ... but each restored run has its own picture
+  assert (comparison.run_dir(elsewhere, "ring", "gan", 1) / "density.png").read_bytes() == (
+      run / "density.png").read_bytes()
   assert "not re-scored: " in moved.stdout and (kept / "rescored-7.md").exists()
-  assert "measuring" not in moved.stdout and "2 of 2 runs already finished" in moved.stdout
   assert not list(elsewhere.rglob("checkpoint*"))
-  assert (elsewhere / "results.md").read_text() == (workdir / "results.md").read_text()
-  assert "no panel for gan: none of its finished runs has its exported generator" in moved.stdout
 
 
 def test_one_comparison_per_workdir(tmp_path):
