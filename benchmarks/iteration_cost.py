@@ -1,8 +1,10 @@
 """Cost of one training iteration, side by side, against a plain GAN.
 
 Times, in one process and at the ring preset's sizes (batch 512), the
-steady-state milliseconds per iteration and the first call (trace, compile
-and 10 iterations) of:
+steady-state milliseconds per iteration (every row built first, then timed
+in interleaved rounds, each row's fastest kept: a load that comes and goes
+touches every row alike) and the first call (trace, compile and one
+compiled call of 10 iterations) of:
 
   methods          every registered method (LBT and LBT-GAN with the preset's
                    estimator, the KDE teacher);
@@ -15,7 +17,7 @@ seconds and the peak resident memory of that first call (VmHWM, reset once
 the trainer is built; Linux). Prints ratios; run alone
 on the machine.
 
-  python benchmarks/iteration_cost.py [--iterations 50] [--skip-flow]
+  python benchmarks/iteration_cost.py [--iterations 50] [--rounds 3] [--skip-flow]
 """
 
 import argparse
@@ -49,18 +51,22 @@ def build(**overrides):
   return trainer, data
 
 
-def time_run(iterations, repeats=2, **overrides):
-  """(first call seconds, best seconds per iteration) of one configuration."""
-  trainer, data = build(**overrides)
-  start = time.perf_counter()
-  trainer.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
-  first = time.perf_counter() - start
-  best = float("inf")
-  for _ in range(repeats):
-    start = time.perf_counter()
-    trainer.fit(data, steps_per_epoch=iterations, epochs=1, verbose=0)
-    best = min(best, (time.perf_counter() - start) / iterations)
-  return first, best
+def time_rows(rows, iterations, rounds):
+  """{row: (first call seconds, best seconds per iteration)}: every row of
+  `rows` (key -> settings) built first, then timed in `rounds` interleaved
+  rounds of `iterations` (a load that comes and goes touches every row
+  alike), each row's fastest round kept."""
+  from lbt_tf import config as config_lib, costs  # pylint: disable=g-import-not-at-top
+  timers = {name: costs.Timer(config_lib.make_config("ring", dict(overrides, steps=100,
+                                                                  eval_every=100)),
+                              report=lambda _: None)
+            for name, overrides in rows.items()}
+  best = {name: float("inf") for name in rows}
+  for _ in range(rounds):
+    for name, timer in timers.items():
+      best[name] = min(best[name], timer.time(iterations) / 1e3)
+  return {name: (timer.first_call[timer.phases[-1]], best[name])
+          for name, timer in timers.items()}
 
 
 def print_table(title, rows, gan_ms):
@@ -98,6 +104,8 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--iterations", type=int, default=50)
+  parser.add_argument("--rounds", type=int, default=3,
+                      help="interleaved rounds; each row keeps its fastest")
   parser.add_argument("--skip-flow", action="store_true",
                       help="leave out the spline flow (about 2 minutes to compile)")
   parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -108,20 +116,21 @@ def main():
     return
 
   from lbt_tf.methods import METHODS  # pylint: disable=g-import-not-at-top
-  results = {"methods": {}, "estimators": {}, "hypergradients": {}, "unroll_length": {}}
-  for method in ("gan",) + tuple(m for m in METHODS.names() if m != "gan"):
-    results["methods"][method] = time_run(args.iterations, method=method)
+  methods = ("gan",) + tuple(m for m in METHODS.names() if m != "gan")
+  estimators = [e for e in ESTIMATOR_ROWS if not (e == "flow" and args.skip_flow)]
+  rows = {"methods": {method: {"method": method} for method in methods},
+          "estimators": {e: {"method": "lbt-gan", "estimator": e} for e in estimators},
+          "hypergradients": {name: dict(overrides, method="lbt-gan", estimator="vae")
+                             for name, overrides in HYPERGRADIENT_ROWS.items()}}
+  # One interleaved set: the GAN row is the reference of all three tables.
+  timed = time_rows({(table, name): settings for table, named in rows.items()
+                     for name, settings in named.items()}, args.iterations, args.rounds)
+  results = {table: {name: timed[table, name] for name in named} for table, named in rows.items()}
+  results["unroll_length"] = {}
   gan_ms = 1e3 * results["methods"]["gan"][1]
-  for estimator in ESTIMATOR_ROWS:
-    if not (estimator == "flow" and args.skip_flow):
-      results["estimators"][estimator] = time_run(args.iterations, method="lbt-gan",
-                                                  estimator=estimator)
-  for name, overrides in HYPERGRADIENT_ROWS.items():
-    results["hypergradients"][name] = time_run(args.iterations, method="lbt-gan",
-                                               estimator="vae", **overrides)
 
-  print("ring preset (batch 512, K = 5; trained estimators M = 10), "
-        f"best of 2 x {args.iterations} iterations")
+  print(f"ring preset (batch 512, K = 5; trained estimators M = 10), best of "
+        f"{args.rounds} interleaved rounds of {args.iterations} iterations")
   print_table("methods (LBT, LBT-GAN: KDE)", results["methods"], gan_ms)
   print_table("LBT-GAN, by estimator", results["estimators"], gan_ms)
   print_table("LBT-GAN (VAE), by hypergradient", results["hypergradients"], gan_ms)
