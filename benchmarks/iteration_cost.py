@@ -40,11 +40,17 @@ HYPERGRADIENT_ROWS = {
 }
 
 
+def ring_config(**overrides):
+  """The ring preset's config with `overrides`, as every row is built."""
+  from lbt_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  return config_lib.make_config("ring", dict(overrides, steps=100, eval_every=100))
+
+
 def build(**overrides):
   """A trainer at the ring preset's sizes and its endless batches."""
-  from lbt_tf import config as config_lib, train_lib  # pylint: disable=g-import-not-at-top
+  from lbt_tf import train_lib  # pylint: disable=g-import-not-at-top
   from lbt_tf.data import mixtures  # pylint: disable=g-import-not-at-top
-  config = config_lib.make_config("ring", dict(overrides, steps=100, eval_every=100))
+  config = ring_config(**overrides)
   trainer = train_lib.build_trainer(config)
   data = mixtures.training_batches(mixtures.of_config(config),
                                    config.batch_size * trainer.batches_per_iteration, 0)
@@ -56,10 +62,8 @@ def time_rows(rows, iterations, rounds):
   `rows` (key -> settings) built first, then timed in `rounds` interleaved
   rounds of `iterations` (a load that comes and goes touches every row
   alike), each row's fastest round kept."""
-  from lbt_tf import config as config_lib, costs  # pylint: disable=g-import-not-at-top
-  timers = {name: costs.Timer(config_lib.make_config("ring", dict(overrides, steps=100,
-                                                                  eval_every=100)),
-                              report=lambda _: None)
+  from lbt_tf import costs  # pylint: disable=g-import-not-at-top
+  timers = {name: costs.Timer(ring_config(**overrides), report=lambda _: None)
             for name, overrides in rows.items()}
   best = {name: float("inf") for name in rows}
   for _ in range(rounds):
