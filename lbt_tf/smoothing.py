@@ -68,11 +68,10 @@ def bandwidths(config, data, kernel: bool = False) -> Tuple[float, float]:
 
 
 def from_config(config, data, kernel: bool = False) -> Schedule:
-  """The run's schedule. `kernel`: for a KDE, which always needs a bandwidth;
-  a trained estimator is smoothed only with --smooth-estimator true (else:
-  an inactive schedule)."""
-  if not (kernel or config.smooth_estimator):
-    return Schedule()
+  """The run's schedule, from a validated config: `Config.validate` stores
+  0s where no schedule is used (a trained estimator without --smooth-estimator
+  true: an inactive schedule here), and the rule lives there only. `kernel`:
+  for a KDE, which always needs a bandwidth."""
   start, final = bandwidths(config, data, kernel)
   if kernel and not start:
     raise ValueError("--estimator kde needs --bandwidth on this data")

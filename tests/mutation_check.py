@@ -160,9 +160,10 @@ MUTATIONS = [
         "    affordable = left / phases[starts[0]]  # MUTATION: every phase at the first's cost\n",
         ("tests/test_comparison.py::test_a_time_budget_buys_iterations_at_each_phases_cost",)),
     Mutation(
-        "o-trained-estimator-smoothed-unasked", "lbt_tf/smoothing.py",
-        "  if not (kernel or config.smooth_estimator):\n    return Schedule()\n",
-        "  # MUTATION: a preset's kernel schedule smooths any estimator\n",
+        "o-trained-estimator-smoothed-unasked", "lbt_tf/config.py",
+        '    return self.estimator == "kde" or self.smooth_estimator\n',
+        '    return self.estimator == "kde" or self.method in TEACHING_METHODS'
+        '  # MUTATION: a preset\'s kernel schedule smooths any estimator taught\n',
         ("tests/test_trainers.py::test_a_trained_estimator_is_smoothed_only_when_asked",)),
     Mutation(
         "p-tfds-retries-back-while-downloads-start", "lbt_tf/data/tfds_download.py",
