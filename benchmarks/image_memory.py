@@ -1,7 +1,9 @@
 """Peak memory of image training, GAN against LBT-GAN's teachers, at CelebA's size.
 
-Each row runs a few iterations of every phase (`python -m lbt_tf.costs`) in
-a process of its own, on a folder of 64x64 images this script writes, and
+Each row traces every phase of its step and runs it for `--iterations`
+iterations, in one compiled call, twice (`python -m lbt_tf.costs
+--repeats 1` with that many iterations per compiled call), in a process of
+its own, on a folder of 64x64 images this script writes, and
 its peak resident memory (the process's maxrss) is printed with the
 difference to the GAN's. The kernel teacher's pairwise sums are taken in
 blocks (`lbt_tf.estimators.kde.BLOCK_PAIRS`), so what grows with the batch
@@ -30,10 +32,11 @@ ROWS = {  # name: (what it is, settings)
 
 def peak_mb(overrides, folder, batch_size, iterations) -> float:
   """maxrss in MiB of one `lbt_tf.costs` process with these settings."""
-  overrides = dict(overrides, batch_size=batch_size, data_dir=folder)
+  overrides = dict(overrides, batch_size=batch_size, data_dir=folder,
+                   steps_per_execution=iterations)
   method = overrides.pop("method")
   command = [sys.executable, "-m", "lbt_tf.costs", "--dataset", "folder", "--method", method,
-             "--iterations", str(iterations)] + [f"--set={k}={v}" for k, v in overrides.items()]
+             "--iterations", str(iterations), "--repeats", "1"] + [f"--set={k}={v}" for k, v in overrides.items()]
   # A fresh process per row, and RUSAGE_CHILDREN's maxrss is the largest child's
   # so far: read it from a wrapper that runs only this child.
   wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "

@@ -113,7 +113,10 @@ def main(argv=None):
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--dataset", required=True)
   parser.add_argument("--method", required=True)
-  parser.add_argument("--iterations", type=int, default=20)
+  parser.add_argument("--iterations", type=int, default=20,
+                      help="iterations per timed run (whole compiled calls)")
+  parser.add_argument("--repeats", type=int, default=5,
+                      help="timed runs per phase, the fastest kept")
   parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   overrides = {"method": args.method}
@@ -121,7 +124,8 @@ def main(argv=None):
     name, _, text = item.partition("=")
     overrides[name] = config_lib.parse_value(name, text)
   config = config_lib.make_config(args.dataset, overrides)
-  cost = iteration_cost(config, args.iterations, report=lambda m: print(m, file=sys.stderr))
+  cost = iteration_cost(config, args.iterations, args.repeats,
+                        report=lambda m: print(m, file=sys.stderr))
   print(json.dumps(cost))
 
 
