@@ -56,3 +56,15 @@ def test_numpy_and_tf_samplers_agree_in_distribution():
   b = grid.tf_sample(20000, tf.constant([0, 0], tf.int64)).numpy()
   np.testing.assert_allclose(a.mean(0), b.mean(0), atol=0.03)
   np.testing.assert_allclose(a.std(0), b.std(0), rtol=0.03)
+
+
+def test_training_batches_run_without_tf_datas_autotuner():
+  """With the autotuner on, deleting the iterator (as every `Model.fit`
+  returns) can wait for the autotuner's thread to wake, up to 60 s, idle
+  (lbt_tf.data.mixtures.training_batches); the batches stay those of (seed, i)."""
+  mixture = mixtures.ring()
+  batches = mixtures.training_batches(mixture, 8, seed=3, start=5)
+  assert batches.options().autotune.enabled is False
+  again = next(iter(mixtures.training_batches(mixture, 8, seed=3, start=5)))
+  assert np.array_equal(next(iter(batches)).numpy(), again.numpy())
+  assert np.array_equal(again.numpy(), mixture.tf_sample(8, tf.constant([3, 5], tf.int64)).numpy())
