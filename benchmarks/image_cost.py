@@ -14,6 +14,10 @@ wall seconds: near the machine's core count when nothing stalled it). Run
 it alone on the machine.
 
   python benchmarks/image_cost.py [--iterations 10] [--rounds 2] [--skip-celeba | --skip-stacked]
+      [--rows "lbt-gan, kernel on pixels (K = 5);lbt-gan, VAE (authors' M = 15, K = 5)"]
+
+`--rows`: some rows only, by name, separated by ";" (the GAN row is always
+timed: it is what the ratios divide by).
 """
 
 import argparse
@@ -78,8 +82,16 @@ def main():
   parser.add_argument("--rounds", type=int, default=2)
   parser.add_argument("--skip-celeba", action="store_true")
   parser.add_argument("--skip-stacked", action="store_true")
+  parser.add_argument("--rows", help="rows to time, by name, separated by ';' (default: all)")
   parser.add_argument("--json", help="also write the numbers here")
   args = parser.parse_args()
+  rows = ROWS
+  if args.rows:
+    names = ["gan"] + [name for name in args.rows.split(";") if name != "gan"]
+    unknown = [name for name in names if name not in ROWS]
+    if unknown:
+      parser.error(f"unknown row {unknown[0]!r}; the rows: {'; '.join(ROWS)}")
+    rows = {name: ROWS[name] for name in names}
 
   settings = {} if args.skip_stacked else {"stacked_fashion_mnist": {}}
   with tempfile.TemporaryDirectory() as folder:
@@ -88,7 +100,7 @@ def main():
                             "batch_size": 64}
     results = {}
     for dataset, shared in settings.items():
-      made = timers(dataset, ROWS, **shared)
+      made = timers(dataset, rows, **shared)
       best = {name: float("inf") for name in made}
       busy = {}  # row -> cores busy in its kept round
       for _ in range(args.rounds):
