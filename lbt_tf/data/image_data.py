@@ -20,7 +20,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from lbt_tf.data import fashion_mnist, pipelines
+from lbt_tf.data import fashion_mnist
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 STACKED_IMAGES = 128_000  # the paper's training set size
@@ -223,9 +223,9 @@ class ImageSet:
 
 def to_arrays(dataset: tf.data.Dataset):
   """(uint8 images, int64 labels) of a dataset of ([0, 1] image, label)."""
-  as_bytes = pipelines.without_autotuner(dataset.map(
+  as_bytes = dataset.map(
       lambda x, y: (tf.cast(tf.round(x * 255.0), tf.uint8), y),
-      num_parallel_calls=pipelines.THREADS).batch(4096))
+      num_parallel_calls=tf.data.AUTOTUNE).batch(4096)
   images, labels = [], []
   for x, y in as_bytes.as_numpy_iterator():
     images.append(x)
