@@ -18,8 +18,10 @@ equal training time, two architectures) and `stacked_fashion_mnist-iterations`
 
 Equal training time (`--seconds S`, or a preset's "seconds"): before any
 training, each dataset and row's cost per iteration is measured in a process
-of its own (`lbt_tf.costs`) and S seconds are turned into its iterations,
-stored in WORKDIR/budget.json and reused when the comparison resumes. One
+of its own (`lbt_tf.costs`), in interleaved rounds (`--plan-rounds`, default
+3: every row once, then every row again; each row's least kept), and S
+seconds are turned into its iterations, stored in WORKDIR/budget.json and
+reused when the comparison resumes. One
 comparison at a time per WORKDIR (a lock); its runs stop with it, even
 after kill -9.
 """
@@ -55,6 +57,9 @@ def main(argv=None):
                       help="equal training time instead: seconds of training per run, "
                            "each row's iterations bought at its cost per iteration, "
                            "measured alone first (WORKDIR/budget.json)")
+  parser.add_argument("--plan-rounds", type=int,
+                      help="equal time: how many times each row's cost is measured, "
+                           "in interleaved rounds, its least kept (default 3)")
   parser.add_argument("--jobs", type=int, default=1,
                       help="runs trained at once (each uses all cores; 1 gives "
                            "clean iterations/s)")
@@ -95,6 +100,7 @@ def main(argv=None):
           # one budget: --steps replaces a preset's --seconds, and the reverse
           steps=0 if args.seconds else args.steps,
           seconds=0.0 if args.steps else args.seconds,
+          plan_rounds=args.plan_rounds,
           datasets=args.datasets and csv_list(args.datasets),
           methods=rows or None,
           seeds=args.seeds and csv_list(args.seeds, int))

@@ -50,6 +50,7 @@ class Comparison:
   seeds: Tuple[int, ...]
   steps: int = 0  # 0: each dataset's preset budget
   seconds: float = 0.0  # > 0: equal training time instead (budget.json)
+  plan_rounds: int = 3  # equal time: measurements of each row, interleaved
   coverage: str = "modes_covered"
   settings: Dict[str, object] = dataclasses.field(default_factory=dict)
   description: str = ""
@@ -64,6 +65,8 @@ class Comparison:
     if self.seconds < 0 or (self.seconds and self.steps):
       raise ValueError("give the budget as --steps (equal iterations) or --seconds "
                        "(equal training time), not both; --seconds must be positive")
+    if self.plan_rounds < 1:
+      raise ValueError(f"--plan-rounds must be at least 1, not {self.plan_rounds}")
     if self.coverage not in COVERAGE:
       raise ValueError(f"unknown coverage rule {self.coverage!r}; choose from "
                        f"{', '.join(COVERAGE)}")
@@ -269,9 +272,16 @@ def check_one_machine(runs: dict, path) -> None:
 
 
 def plan_budget(comparison: Comparison, workdir, report=print, on_measured=None) -> Comparison:
-  """Measure every (dataset, row) the plan lacks, one process at a time, and
-  store its iterations in WORKDIR/budget.json (written after each, then
-  `on_measured()` called).
+  """Measure every (dataset, row) the plan lacks, one process at a time
+  (`lbt_tf.costs`, the best of 5 timed runs), in `comparison.plan_rounds`
+  interleaved rounds: round r measures each such row once before round r + 1
+  measures any, so that a slow spell of the machine (on the 2-vCPU machines
+  this was built on, the same row moved by up to 20% between times of day)
+  lands on every row's measurements alike, not on one row's. A row's cost
+  per phase is the least over its rounds, turned into iterations
+  (`plan_steps`) once its last round is measured. WORKDIR/budget.json is
+  written after every measurement (unfinished rows under "measuring"), then
+  `on_measured()` called, so an interrupted plan resumes where it stopped.
 
   Raises:
     ValueError: a measurement failed, or the plan's other rows were
@@ -282,34 +292,64 @@ def plan_budget(comparison: Comparison, workdir, report=print, on_measured=None)
   stored = {"seconds": comparison.seconds, "runs": {}}
   if path.exists():
     stored = json.loads(path.read_text())
-  for dataset, row in comparison.unplanned():
-    check_one_machine({**stored["runs"], budget_key(dataset, row): {"machine": machine()}}, path)
-    overrides = comparison.overrides(dataset, row, comparison.seeds[0])
-    method = overrides.pop("method")
-    overrides.pop("seed")
-    command = [sys.executable, "-m", "lbt_tf.costs", "--dataset", dataset, "--method",
-               method] + [f"--set={item}" for item in _set_items(overrides)]
-    report(f"measuring {dataset} {row} (alone: nothing else of the comparison runs)")
-    load = os.getloadavg()[0]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode:
-      tail = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
-      raise ValueError(f"measuring {dataset} {row} failed: {tail[0]}")
-    cost = json.loads(result.stdout.strip().splitlines()[-1])
-    phases = {int(k): v for k, v in cost["phases"].items()}
-    steps, period = plan_steps(comparison.seconds, phases)
-    stored["runs"][budget_key(dataset, row)] = {
-        "steps": steps, "eval_every": period, "phases": phases,
-        "planned_seconds": costs.seconds_for(steps, phases),
-        "iterations_timed": cost["iterations_timed"], "repeats": cost["repeats"],
-        "load_average_before": load, "machine": machine(),
-        "measured": datetime.datetime.now().isoformat(timespec="seconds")}
-    report(f"{dataset} {row}: {', '.join(f'{v:.0f} ms from {k}' for k, v in phases.items())}"
-           f" per iteration -> {steps} iterations")
-    write_plan(path, stored)
-    if on_measured:
-      on_measured()
+  measuring = stored.setdefault("measuring", {})
+  rounds = comparison.plan_rounds
+  todo = comparison.unplanned()
+  for round_ in range(rounds):
+    for dataset, row in todo:
+      key = budget_key(dataset, row)
+      taken = measuring.setdefault(key, [])
+      if len(taken) > round_:
+        continue  # measured before an interruption
+      earlier = {f"{key} round {i + 1}": m for i, m in enumerate(taken)}
+      check_one_machine({**stored["runs"], **earlier, key: {"machine": machine()}}, path)
+      report(f"measuring {dataset} {row}, round {round_ + 1} of {rounds} "
+             "(alone: nothing else of the comparison runs)")
+      taken.append(_measure(comparison, dataset, row))
+      if len(taken) >= rounds:
+        stored["runs"][key] = plan_row(comparison.seconds, taken)
+        del measuring[key]
+        entry = stored["runs"][key]
+        report(f"{dataset} {row}: "
+               f"{', '.join(f'{v:.0f} ms from {k}' for k, v in entry['phases'].items())}"
+               f" per iteration (least of {len(taken)} rounds) -> {entry['steps']} iterations")
+      write_plan(path, stored)
+      if on_measured:
+        on_measured()
   return read_budget(comparison, workdir)
+
+
+def _measure(comparison: Comparison, dataset, row) -> dict:
+  """One measurement of a row's cost per phase, in a process of its own."""
+  overrides = comparison.overrides(dataset, row, comparison.seeds[0])
+  method = overrides.pop("method")
+  overrides.pop("seed")
+  command = [sys.executable, "-m", "lbt_tf.costs", "--dataset", dataset, "--method",
+             method] + [f"--set={item}" for item in _set_items(overrides)]
+  load = os.getloadavg()[0]
+  result = subprocess.run(command, capture_output=True, text=True, check=False)
+  if result.returncode:
+    tail = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
+    raise ValueError(f"measuring {dataset} {row} failed: {tail[0]}")
+  cost = json.loads(result.stdout.strip().splitlines()[-1])
+  return {"phases": cost["phases"], "iterations_timed": cost["iterations_timed"],
+          "repeats": cost["repeats"], "load_average_before": load, "machine": machine(),
+          "measured": datetime.datetime.now().isoformat(timespec="seconds")}
+
+
+def plan_row(seconds: float, measurements: List[dict]) -> dict:
+  """A row's plan (budget.json's entry) from its measurements (`lbt_tf.costs`
+  output, one per round): each phase at its least cost over the rounds."""
+  phases = {int(k): min(m["phases"][k] for m in measurements)
+            for k in measurements[0]["phases"]}
+  steps, period = plan_steps(seconds, phases)
+  last = measurements[-1]
+  return {"steps": steps, "eval_every": period, "phases": phases,
+          "planned_seconds": costs.seconds_for(steps, phases),
+          "iterations_timed": last["iterations_timed"], "repeats": last["repeats"],
+          "rounds": [{k: m[k] for k in ("phases", "load_average_before", "measured")}
+                     for m in measurements],
+          "machine": last["machine"], "measured": last["measured"]}
 
 
 def write_plan(path: pathlib.Path, stored: dict):

@@ -220,6 +220,23 @@ MUTATIONS = [
         "PICTURES = ()  # MUTATION: a study's sample grids lost with its machine",
         ("tests/test_comparison.py::test_only_whole_finished_records_are_restored_and_an_attempt_is_set_aside",
          "tests/test_comparison.py::test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan")),
+    # The equal-time plan's interleaved rounds.
+    Mutation(
+        "x-plan-rounds-not-interleaved", "lbt_tf/comparison.py",
+        "  for round_ in range(rounds):\n    for dataset, row in todo:\n",
+        "  for dataset, row in todo:  # MUTATION: each row's rounds back to back\n"
+        "   for round_ in range(rounds):\n",
+        ("tests/test_comparison.py::test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan",)),
+    Mutation(
+        "y-plan-priced-at-the-last-round", "lbt_tf/comparison.py",
+        '  phases = {int(k): min(m["phases"][k] for m in measurements)',
+        '  phases = {int(k): measurements[-1]["phases"][k]  # MUTATION: not the least',
+        ("tests/test_comparison.py::test_a_time_budget_buys_iterations_at_each_phases_cost",)),
+    Mutation(
+        "z-an-interrupted-plan-measured-again", "lbt_tf/comparison.py",
+        "      if len(taken) > round_:\n",
+        "      if False:  # MUTATION: rounds measured before an interruption measured again\n",
+        ("tests/test_comparison.py::test_an_interrupted_plan_measures_only_its_missing_rounds",)),
 ]
 
 

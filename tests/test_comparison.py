@@ -266,6 +266,15 @@ def test_a_time_budget_buys_iterations_at_each_phases_cost():
   steps, period = comparison.plan_steps(10.0, {0: 10.0, 100: 100.0})
   assert (steps, period) == (150, 30)  # a multiple of 5 periods of 10-iteration calls
   assert comparison.plan_steps(0.01, {0: 100.0}) == (50, 10)  # at least one unit
+  # A row measured in rounds is priced at each phase's least cost, whichever
+  # round it came from (JSON's keys are strings).
+  rounds = [{"phases": {"0": 20.0, "100": 50.0}}, {"phases": {"0": 10.0, "100": 80.0}}]
+  rounds = [dict(r, iterations_timed=20, repeats=5, load_average_before=0.0,
+                 machine="m", measured=str(i)) for i, r in enumerate(rounds)]
+  row = comparison.plan_row(10.0, rounds)
+  assert row["phases"] == {0: 10.0, 100: 50.0}
+  assert (row["steps"], row["eval_every"]) == comparison.plan_steps(10.0, {0: 10.0, 100: 50.0})
+  assert [r["measured"] for r in row["rounds"]] == ["0", "1"]
 
 
 TIMED = ["--datasets", "ring", "--seeds", "1", "--seconds", "2",
@@ -279,10 +288,15 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
   # Two rows of different costs whose steps trace in seconds: the GAN, and
   # the GAN on 16 times the batch.
   rows = "gan,gan[batch_size=1024]"
-  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows, *TIMED)
+  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", rows,
+                             "--plan-rounds", "2", *TIMED)
   assert result.returncode == 0, result.stderr[-3000:]
   plan = json.loads((workdir / "budget.json").read_text())
-  assert plan["seconds"] == 2.0
+  assert plan["seconds"] == 2.0 and plan["measuring"] == {}
+  # Measured in interleaved rounds: every row once before any row again.
+  measured = [line.split("measuring ring ")[1].split(" (")[0]
+              for line in result.stdout.splitlines() if "measuring ring " in line]
+  assert measured == [f"{row}, round {r} of 2" for r in (1, 2) for row in rows.split(",")]
   for row in rows.split(","):
     entry = plan["runs"][f"ring {row}"]
     config = json.loads((comparison.run_dir(workdir, "ring", row, 1) / "config.json").read_text())
@@ -293,6 +307,9 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
     assert config["eval_every"] == entry["eval_every"] == entry["steps"] // 5
     ms = entry["phases"]["0"]
     assert (entry["iterations_timed"], entry["repeats"]) == (20, 5)  # the best of 5 runs of 20
+    # ... in each of 2 processes; the plan prices the least of them.
+    assert len(entry["rounds"]) == 2
+    assert ms == min(r["phases"]["0"] for r in entry["rounds"])
     assert entry["steps"] * ms / 1e3 <= 2.0 or entry["steps"] == 50
     assert (2.0 - entry["steps"] * ms / 1e3) < 50 * ms / 1e3
   # The cheaper row buys at least as many iterations (which row is cheaper is
@@ -343,6 +360,37 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
       run / "density.png").read_bytes()
   assert "not re-scored: " in moved.stdout and (kept / "rescored-7.md").exists()
   assert not list(elsewhere.rglob("checkpoint*"))
+
+
+def test_an_interrupted_plan_measures_only_its_missing_rounds(tmp_path):
+  """A plan cut off after a row's first round (budget.json's "measuring")
+  goes on from its second; the row is priced at the least of its rounds,
+  and a round from another machine is refused, not mixed."""
+  workdir = tmp_path / "half-planned"
+  workdir.mkdir()
+  first = {"phases": {"0": 1e4}, "iterations_timed": 20, "repeats": 5,  # 10 s per iteration
+           "load_average_before": 0.0, "machine": comparison.machine(), "measured": "earlier"}
+  comparison.write_plan(workdir / "budget.json", {
+      "seconds": 2.0, "runs": {}, "measuring": {"ring gan": [first]}})
+  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", "gan",
+                             "--plan-rounds", "2", *TIMED)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert [line for line in result.stdout.splitlines() if "measuring" in line] == [
+      "lbt_tf.compare: measuring ring gan, round 2 of 2 (alone: nothing else of the "
+      "comparison runs)"]
+  entry = json.loads((workdir / "budget.json").read_text())["runs"]["ring gan"]
+  assert entry["rounds"][0]["measured"] == "earlier"
+  assert entry["phases"]["0"] == entry["rounds"][1]["phases"]["0"] < 1e4
+  assert entry["steps"] > 50  # priced at the fast round, not at 10 s per iteration
+
+  elsewhere = tmp_path / "other-machine"
+  elsewhere.mkdir()
+  comparison.write_plan(elsewhere / "budget.json", {
+      "seconds": 2.0, "runs": {}, "measuring": {"ring gan": [dict(first, machine="Z80, 1 cores")]}})
+  refused = clitools.run_here("lbt_tf.compare", "--workdir", elsewhere, "--methods", "gan",
+                              "--plan-rounds", "2", *TIMED)
+  assert refused.returncode == 1 and "equal time needs one machine" in refused.stderr
+  assert not (elsewhere / "ring").exists()
 
 
 def test_one_comparison_per_workdir(tmp_path):
