@@ -19,7 +19,8 @@ equal training time, two architectures) and `stacked_fashion_mnist-iterations`
 Equal training time (`--seconds S`, or a preset's "seconds"): before any
 training, each dataset and row's cost per iteration is measured in a process
 of its own (`lbt_tf.costs`), in interleaved rounds (`--plan-rounds`, default
-3: every row once, then every row again; each row's least kept), and S
+3 for a new plan: every row once, then every row again; each row's least
+kept), and S
 seconds are turned into its iterations, stored in WORKDIR/budget.json and
 reused when the comparison resumes. One
 comparison at a time per WORKDIR (a lock); its runs stop with it, even
@@ -59,7 +60,8 @@ def main(argv=None):
                            "measured alone first (WORKDIR/budget.json)")
   parser.add_argument("--plan-rounds", type=int,
                       help="equal time: how many times each row's cost is measured, "
-                           "in interleaved rounds, its least kept (default 3)")
+                           "in interleaved rounds, its least kept (default: a stored "
+                           "plan's own; 3 for a new plan)")
   parser.add_argument("--jobs", type=int, default=1,
                       help="runs trained at once (each uses all cores; 1 gives "
                            "clean iterations/s)")
@@ -143,8 +145,8 @@ def main(argv=None):
 
 
 def train_all(chosen, workdir, jobs, report, records_dir=None):
-  """Plan an equal-time budget if asked (each row kept in `records_dir` as
-  it is measured), then train every unfinished run (each kept as it
+  """Plan an equal-time budget if asked (the plan kept in `records_dir`
+  after every measurement), then train every unfinished run (each kept as it
   finishes); returns the comparison (with its budget) and the runs that
   failed."""
 

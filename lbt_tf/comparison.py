@@ -11,9 +11,10 @@ plus the comparison's shared settings.
 
 The budget is equal iterations (`steps`, or each dataset's preset), or equal
 training time (`seconds`): then each row's iterations are bought with its
-cost per iteration, measured once per dataset and row by `lbt_tf.costs` in
-a process of its own before any training (nothing else of the comparison
-running), and stored in WORKDIR/budget.json. A resumed comparison reuses
+cost per iteration, measured per dataset and row by `lbt_tf.costs` in a
+process of its own, in interleaved rounds (`plan_budget`), before any
+training (nothing else of the comparison running), and stored in
+WORKDIR/budget.json. A resumed comparison reuses
 them, so a busy machine later changes how long the runs take, not what they
 are.
 """
@@ -50,7 +51,9 @@ class Comparison:
   seeds: Tuple[int, ...]
   steps: int = 0  # 0: each dataset's preset budget
   seconds: float = 0.0  # > 0: equal training time instead (budget.json)
-  plan_rounds: int = 3  # equal time: measurements of each row, interleaved
+  # Equal time: measurements of each row, in interleaved rounds; 0: the
+  # stored plan's own (`plan_rounds_of`), or PLAN_ROUNDS for a new plan.
+  plan_rounds: int = 0
   coverage: str = "modes_covered"
   settings: Dict[str, object] = dataclasses.field(default_factory=dict)
   description: str = ""
@@ -65,8 +68,9 @@ class Comparison:
     if self.seconds < 0 or (self.seconds and self.steps):
       raise ValueError("give the budget as --steps (equal iterations) or --seconds "
                        "(equal training time), not both; --seconds must be positive")
-    if self.plan_rounds < 1:
-      raise ValueError(f"--plan-rounds must be at least 1, not {self.plan_rounds}")
+    if self.plan_rounds < 0 or (self.plan_rounds and not self.seconds):
+      raise ValueError("--plan-rounds (at least 1) is for an equal-time plan (--seconds), "
+                       f"not {self.plan_rounds} with --steps")
     if self.coverage not in COVERAGE:
       raise ValueError(f"unknown coverage rule {self.coverage!r}; choose from "
                        f"{', '.join(COVERAGE)}")
@@ -210,6 +214,7 @@ def flags(overrides: dict) -> list:
 # -- equal training time -------------------------------------------------------
 
 BUDGET_FILE = "budget.json"
+PLAN_ROUNDS = 3  # a new equal-time plan's measurements per row
 PERIODS = 5  # evaluations (and checkpoints) per equal-time run
 
 
@@ -227,6 +232,7 @@ def read_budget(comparison: Comparison, workdir) -> Comparison:
   if stored["seconds"] != comparison.seconds:
     raise ValueError(f"{path} plans {stored['seconds']} s per run, not "
                      f"{comparison.seconds}: use another --workdir")
+  plan_rounds_of(stored, comparison.plan_rounds, path)
   plan = {}
   for dataset in comparison.datasets:
     for row in comparison.methods:
@@ -258,8 +264,9 @@ def machine() -> str:
 
 
 def check_one_machine(runs: dict, path) -> None:
-  """Refuse a plan (budget.json's "runs") whose rows were measured on
-  different machines (rows from before the field was recorded count as any).
+  """Refuse a plan (budget.json's "runs", with its unfinished rows' rounds)
+  whose rows or rounds were measured on different machines (rows from before
+  the field was recorded count as any).
 
   Raises:
     ValueError: naming two of the machines and what to do.
@@ -271,45 +278,74 @@ def check_one_machine(runs: dict, path) -> None:
                      "--workdir (and new --records)")
 
 
-def plan_budget(comparison: Comparison, workdir, report=print, on_measured=None) -> Comparison:
-  """Measure every (dataset, row) the plan lacks, one process at a time
-  (`lbt_tf.costs`, the best of 5 timed runs), in `comparison.plan_rounds`
-  interleaved rounds: round r measures each such row once before round r + 1
-  measures any, so that a slow spell of the machine (on the 2-vCPU machines
-  this was built on, the same row moved by up to 20% between times of day)
-  lands on every row's measurements alike, not on one row's. A row's cost
-  per phase is the least over its rounds, turned into iterations
-  (`plan_steps`) once its last round is measured. WORKDIR/budget.json is
-  written after every measurement (unfinished rows under "measuring"), then
-  `on_measured()` called, so an interrupted plan resumes where it stopped.
+def plan_rounds_of(stored: dict, asked: int, path) -> int:
+  """How many rounds the plan `stored` (budget.json's contents, or None for
+  none yet) measures each row in: its "plan_rounds", 1 for a plan made
+  before rounds were (rows but no field), else `asked` or PLAN_ROUNDS.
 
   Raises:
-    ValueError: a measurement failed, or the plan's other rows were
-      measured on another machine (`check_one_machine`).
+    ValueError: `asked` (non-zero) differs from the stored plan's: its rows
+      would be priced over different numbers of rounds (the least of more
+      measurements is lower), so they would not buy equal time.
+  """
+  if stored is None:
+    return asked or PLAN_ROUNDS
+  own = stored.get("plan_rounds", 1 if stored["runs"] else None)
+  if own is None:
+    return asked or PLAN_ROUNDS
+  if asked and asked != own:
+    raise ValueError(f"{path} measures each row in {own} round(s), not {asked}: leave out "
+                     "--plan-rounds, or plan again in another --workdir")
+  return own
+
+
+def plan_budget(comparison: Comparison, workdir, report=print, on_measured=None) -> Comparison:
+  """Measure every (dataset, row) the plan lacks, one process at a time
+  (`lbt_tf.costs`, the best of 5 timed runs), in interleaved rounds
+  (`plan_rounds_of`, 3 for a new plan): round r measures each such row once
+  before round r + 1 measures any, so that a slow spell of the machine (on
+  the 2-vCPU machines this was built on, the same row moved by up to 20%
+  between times of day) lands on every row's measurements alike, not on one
+  row's. A row's cost per phase is the least over its rounds (`plan_row`),
+  turned into iterations once its last round is in. WORKDIR/budget.json is
+  written after every measurement (unfinished rows' rounds under
+  "measuring"), then `on_measured()` called, so an interrupted plan
+  resumes at the round it stopped in (and, through --records, on another
+  WORKDIR of the same machine: `records.restore`).
+
+  Raises:
+    ValueError: a measurement failed; the plan's rows or rounds were
+      measured on another machine (`check_one_machine`, checked before any
+      measurement); other --plan-rounds than the stored plan's.
   """
   path = pathlib.Path(workdir) / BUDGET_FILE
   comparison = read_budget(comparison, workdir)
-  stored = {"seconds": comparison.seconds, "runs": {}}
-  if path.exists():
-    stored = json.loads(path.read_text())
+  stored = json.loads(path.read_text()) if path.exists() else None
+  rounds = plan_rounds_of(stored, comparison.plan_rounds, path)
+  stored = stored or {"seconds": comparison.seconds, "runs": {}}
+  stored["plan_rounds"] = rounds
   measuring = stored.setdefault("measuring", {})
-  rounds = comparison.plan_rounds
   todo = comparison.unplanned()
+  if todo:
+    earlier = {f"{key} round {i + 1}": m for key, taken in measuring.items()
+               for i, m in enumerate(taken)}
+    check_one_machine({**stored["runs"], **earlier, "this machine": {"machine": machine()}},
+                      path)
   for round_ in range(rounds):
     for dataset, row in todo:
       key = budget_key(dataset, row)
+      if key in stored["runs"]:
+        continue
       taken = measuring.setdefault(key, [])
-      if len(taken) > round_:
-        continue  # measured before an interruption
-      earlier = {f"{key} round {i + 1}": m for i, m in enumerate(taken)}
-      check_one_machine({**stored["runs"], **earlier, key: {"machine": machine()}}, path)
-      report(f"measuring {dataset} {row}, round {round_ + 1} of {rounds} "
-             "(alone: nothing else of the comparison runs)")
-      taken.append(_measure(comparison, dataset, row))
+      if len(taken) > round_ and len(taken) < rounds:
+        continue  # this round was measured before an interruption
+      if len(taken) <= round_:
+        report(f"measuring {dataset} {row}, round {round_ + 1} of {rounds} "
+               "(alone: nothing else of the comparison runs)")
+        taken.append(_measure(comparison, dataset, row))
       if len(taken) >= rounds:
-        stored["runs"][key] = plan_row(comparison.seconds, taken)
+        stored["runs"][key] = entry = plan_row(comparison.seconds, taken)
         del measuring[key]
-        entry = stored["runs"][key]
         report(f"{dataset} {row}: "
                f"{', '.join(f'{v:.0f} ms from {k}' for k, v in entry['phases'].items())}"
                f" per iteration (least of {len(taken)} rounds) -> {entry['steps']} iterations")
@@ -339,9 +375,17 @@ def _measure(comparison: Comparison, dataset, row) -> dict:
 
 def plan_row(seconds: float, measurements: List[dict]) -> dict:
   """A row's plan (budget.json's entry) from its measurements (`lbt_tf.costs`
-  output, one per round): each phase at its least cost over the rounds."""
-  phases = {int(k): min(m["phases"][k] for m in measurements)
-            for k in measurements[0]["phases"]}
+  output, one per round): each phase at its least cost over the rounds.
+
+  Raises:
+    ValueError: the rounds timed different phases (the row's settings
+      changed between them).
+  """
+  rounds = [{int(k): v for k, v in m["phases"].items()} for m in measurements]
+  if any(set(r) != set(rounds[0]) for r in rounds):
+    raise ValueError(f"a row's rounds timed different phases ({[sorted(r) for r in rounds]}): "
+                     "its settings changed between them; plan again in another --workdir")
+  phases = {k: min(r[k] for r in rounds) for k in sorted(rounds[0])}
   steps, period = plan_steps(seconds, phases)
   last = measurements[-1]
   return {"steps": steps, "eval_every": period, "phases": phases,

@@ -5,7 +5,7 @@ A study of many hours outlives the machine it started on: on a preemptible
 or wiped machine WORKDIR is gone, with the finished runs' metrics. With
 `--records DIR` (say, a directory of a git checkout, committed and pushed
 as the study goes) the comparison copies into DIR the equal-time plan
-(budget.json) as each row is measured, every finished run's config.json,
+(budget.json, unfinished rows' rounds included) after every measurement, every finished run's config.json,
 metrics.csv, log, picture (samples.png, its last sample grid, for images;
 density.png for the 2-D mixtures; about 150 KB) and metrics.json as it
 finishes, and the report
@@ -109,11 +109,15 @@ def _copy_run(kept: pathlib.Path, staging: pathlib.Path):
 
 
 def _take_plan(chosen, kept: pathlib.Path, own: pathlib.Path):
-  """Add to `own` (WORKDIR's budget.json) the rows only `kept` plans.
+  """Add to `own` (WORKDIR's budget.json) the rows only `kept` plans, and the
+  rounds of a row it has begun measuring that `own` has neither planned nor
+  begun (only if measured on this machine: an unfinished row takes no other
+  machine's rounds).
 
   Raises:
-    ValueError: `kept` plans other seconds per run than `chosen`, a row
-      differently from `own`, or rows measured on another machine.
+    ValueError: `kept` plans other seconds per run or rounds per row than
+      `chosen` or `own`, a row differently from `own`, or rows measured on
+      another machine.
   """
   if not kept.exists():
     return
@@ -123,12 +127,23 @@ def _take_plan(chosen, kept: pathlib.Path, own: pathlib.Path):
                      f"{chosen.seconds}: give the records of this budget, or new ones")
   ours = (json.loads(own.read_text()) if own.exists()
           else {"seconds": chosen.seconds, "runs": {}})
+  rounds = comparison_lib.plan_rounds_of(theirs, chosen.plan_rounds, kept)
+  if own.exists() and comparison_lib.plan_rounds_of(ours, 0, own) != rounds:
+    raise ValueError(f"{own} and {kept} measure each row in different numbers of rounds: "
+                     "use a new --workdir to go on with the records, or other --records")
   clash = sorted(key for key in set(theirs["runs"]) & set(ours["runs"])
                  if theirs["runs"][key] != ours["runs"][key])
   if clash:
     raise ValueError(f"{own} and {kept} plan {clash[0]} differently: use a new "
                      "--workdir to go on with the records, or other --records")
   merged = {**theirs["runs"], **ours["runs"]}
-  if merged != ours["runs"]:
+  measuring = dict(ours.get("measuring", {}))
+  here = comparison_lib.machine()
+  for key, taken in theirs.get("measuring", {}).items():
+    if (key not in merged and key not in measuring
+        and all(m.get("machine") == here for m in taken)):
+      measuring[key] = taken
+  if merged != ours["runs"] or measuring != ours.get("measuring", {}):
     comparison_lib.check_one_machine(merged, own)
-    comparison_lib.write_plan(own, dict(ours, runs=merged))
+    comparison_lib.write_plan(own, dict(ours, runs=merged, measuring=measuring,
+                                        plan_rounds=rounds))

@@ -229,14 +229,37 @@ MUTATIONS = [
         ("tests/test_comparison.py::test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan",)),
     Mutation(
         "y-plan-priced-at-the-last-round", "lbt_tf/comparison.py",
-        '  phases = {int(k): min(m["phases"][k] for m in measurements)',
-        '  phases = {int(k): measurements[-1]["phases"][k]  # MUTATION: not the least',
+        "  phases = {k: min(r[k] for r in rounds) for k in sorted(rounds[0])}",
+        "  phases = {k: rounds[-1][k] for k in sorted(rounds[0])}  # MUTATION: not the least",
         ("tests/test_comparison.py::test_a_time_budget_buys_iterations_at_each_phases_cost",)),
     Mutation(
         "z-an-interrupted-plan-measured-again", "lbt_tf/comparison.py",
-        "      if len(taken) > round_:\n",
-        "      if False:  # MUTATION: rounds measured before an interruption measured again\n",
+        "      if len(taken) > round_ and len(taken) < rounds:\n        continue",
+        "      if False:  # MUTATION: rounds measured before an interruption measured again\n"
+        "        continue",
         ("tests/test_comparison.py::test_an_interrupted_plan_measures_only_its_missing_rounds",)),
+    Mutation(
+        "z2-a-row-with-all-its-rounds-never-priced", "lbt_tf/comparison.py",
+        "      if len(taken) > round_ and len(taken) < rounds:\n",
+        "      if len(taken) > round_:  # MUTATION: a row whose rounds are all in, skipped\n",
+        ("tests/test_comparison.py::test_a_plans_rounds_are_its_own_and_of_one_machine",)),
+    Mutation(
+        "z3-the-plan-written-only-once-a-row-is-priced", "lbt_tf/comparison.py",
+        "      write_plan(path, stored)\n      if on_measured:\n        on_measured()\n"
+        "  return read_budget",
+        "        write_plan(path, stored)  # MUTATION: a cut-off plan loses its rounds\n"
+        "        if on_measured:\n          on_measured()\n  return read_budget",
+        ("tests/test_comparison.py::test_an_interrupted_plan_measures_only_its_missing_rounds",)),
+    Mutation(
+        "z4-records-carry-another-machines-rounds", "lbt_tf/records.py",
+        "        and all(m.get(\"machine\") == here for m in taken)):",
+        "        ):  # MUTATION: another machine's rounds taken",
+        ("tests/test_comparison.py::test_a_plans_rounds_are_its_own_and_of_one_machine",)),
+    Mutation(
+        "z5-the-plans-rounds-not-stored", "lbt_tf/comparison.py",
+        '  stored["plan_rounds"] = rounds\n',
+        "  # MUTATION: a resumed plan cannot tell how many rounds its rows had\n",
+        ("tests/test_comparison.py::test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan",)),
 ]
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lbt_tf import comparison, records
+from lbt_tf import comparison, config as config_lib, records
 from tests import clitools
 
 TINY = ["--datasets", "ring", "--methods", "gan,pacgan,lbt[estimator=kde,bandwidth=0.2]",
@@ -208,6 +208,8 @@ def test_a_run_recorded_before_the_all_mode_kl_shows_its_kl_as_the_fitted_one():
     (["--datasets", "moons"], "unknown dataset 'moons'"),
     (["--set", "pack=3", "--methods", "pacgan"], "multiple of --pack"),
     (["--set", "learning_rate=1"], "expected FIELD=VALUE"),
+    (["--plan-rounds", "2", "--steps", "10"], "--plan-rounds (at least 1) is for an equal-time"),
+    (["--plan-rounds", "-1", "--seconds", "10"], "--plan-rounds (at least 1)"),
 ])
 def test_bad_comparison_settings_fail_in_one_line(tmp_path, args, message):
   result = clitools.run_here("lbt_tf.compare", "--workdir", tmp_path, *args)
@@ -292,7 +294,7 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
                              "--plan-rounds", "2", *TIMED)
   assert result.returncode == 0, result.stderr[-3000:]
   plan = json.loads((workdir / "budget.json").read_text())
-  assert plan["seconds"] == 2.0 and plan["measuring"] == {}
+  assert plan["seconds"] == 2.0 and plan["measuring"] == {} and plan["plan_rounds"] == 2
   # Measured in interleaved rounds: every row once before any row again.
   measured = [line.split("measuring ring ")[1].split(" (")[0]
               for line in result.stdout.splitlines() if "measuring ring " in line]
@@ -362,35 +364,93 @@ def test_equal_time_plans_once_measured_alone_and_resumes_with_the_same_plan(tmp
   assert not list(elsewhere.rglob("checkpoint*"))
 
 
+# TIMED's --set items, as the command line parses them.
+SMALL = {name: config_lib.parse_value(name, text) for name, _, text in
+         (item.partition("=") for flag, item in zip(TIMED, TIMED[1:]) if flag == "--set")}
+
+
+def a_round(ms, machine=None, measured="earlier"):
+  """One stored measurement of a row (as `lbt_tf.costs` gives it)."""
+  return {"phases": {"0": ms}, "iterations_timed": 20, "repeats": 5, "load_average_before": 0.0,
+          "machine": machine or comparison.machine(), "measured": measured}
+
+
 def test_an_interrupted_plan_measures_only_its_missing_rounds(tmp_path):
   """A plan cut off after a row's first round (budget.json's "measuring")
-  goes on from its second; the row is priced at the least of its rounds,
-  and a round from another machine is refused, not mixed."""
+  goes on from its second, writing the plan after every measurement; the
+  row is priced at the least of its rounds."""
   workdir = tmp_path / "half-planned"
   workdir.mkdir()
-  first = {"phases": {"0": 1e4}, "iterations_timed": 20, "repeats": 5,  # 10 s per iteration
-           "load_average_before": 0.0, "machine": comparison.machine(), "measured": "earlier"}
-  comparison.write_plan(workdir / "budget.json", {
-      "seconds": 2.0, "runs": {}, "measuring": {"ring gan": [first]}})
-  result = clitools.run_here("lbt_tf.compare", "--workdir", workdir, "--methods", "gan",
-                             "--plan-rounds", "2", *TIMED)
-  assert result.returncode == 0, result.stderr[-3000:]
-  assert [line for line in result.stdout.splitlines() if "measuring" in line] == [
-      "lbt_tf.compare: measuring ring gan, round 2 of 2 (alone: nothing else of the "
-      "comparison runs)"]
-  entry = json.loads((workdir / "budget.json").read_text())["runs"]["ring gan"]
-  assert entry["rounds"][0]["measured"] == "earlier"
-  assert entry["phases"]["0"] == entry["rounds"][1]["phases"]["0"] < 1e4
-  assert entry["steps"] > 50  # priced at the fast round, not at 10 s per iteration
+  budget = workdir / "budget.json"
+  comparison.write_plan(budget, {"seconds": 2.0, "runs": {}, "plan_rounds": 3,
+                                 "measuring": {"ring gan": [a_round(1e4)]}})  # 10 s/iteration
+  chosen = comparison.load_preset("paper", datasets=("ring",), methods=("gan",), seeds=(1,),
+                                  seconds=2.0, settings=SMALL)
+  said, seen = [], []
+  planned = comparison.plan_budget(chosen, workdir, report=said.append,
+                                   on_measured=lambda: seen.append(json.loads(budget.read_text())))
+  assert [m for m in said if m.startswith("measuring")] == [
+      f"measuring ring gan, round {r} of 3 (alone: nothing else of the comparison runs)"
+      for r in (2, 3)]
+  # Written after every measurement: round 2 kept unpriced, then the row priced.
+  assert [len(snapshot["measuring"].get("ring gan", [])) for snapshot in seen] == [2, 0]
+  assert "ring gan" not in seen[0]["runs"] and "ring gan" in seen[1]["runs"]
+  entry = planned.budget[("ring", "gan")]
+  assert [r["measured"] for r in entry["rounds"]][0] == "earlier" and len(entry["rounds"]) == 3
+  assert entry["phases"]["0"] == min(r["phases"]["0"] for r in entry["rounds"][1:]) < 1e4
+  assert entry["steps"] > 50  # priced at a fast round, not at 10 s per iteration
+
+
+def test_a_plans_rounds_are_its_own_and_of_one_machine(tmp_path):
+  """No measurement runs here: a row whose rounds are all in is priced
+  from them; other --plan-rounds than the stored plan's, or a round from
+  another machine, is refused before anything is measured; --records
+  carries a row's rounds to another WORKDIR of this machine only."""
+  from lbt_tf import records  # pylint: disable=g-import-not-at-top
+  # How many rounds: the plan's own; 1 for a plan made before rounds; 3 new.
+  assert comparison.plan_rounds_of(None, 0, "b") == comparison.PLAN_ROUNDS == 3
+  assert comparison.plan_rounds_of(None, 2, "b") == 2
+  assert comparison.plan_rounds_of({"runs": {"ring gan": {}}}, 0, "b") == 1
+  assert comparison.plan_rounds_of({"runs": {}, "plan_rounds": 2}, 0, "b") == 2
+  with pytest.raises(ValueError, match="measures each row in 2 round"):
+    comparison.plan_rounds_of({"runs": {}, "plan_rounds": 2}, 3, "b")
+  with pytest.raises(ValueError, match="timed different phases"):
+    comparison.plan_row(2.0, [a_round(10.0), dict(a_round(10.0), phases={"0": 9.0, "500": 90.0})])
+
+  chosen = comparison.load_preset("paper", datasets=("ring",), methods=("gan",), seeds=(1,),
+                                  seconds=2.0, settings=SMALL)
+  done = tmp_path / "all-rounds-in"
+  comparison.write_plan(done / "budget.json", {
+      "seconds": 2.0, "runs": {}, "plan_rounds": 2,
+      "measuring": {"ring gan": [a_round(30.0), a_round(20.0, measured="later")]}})
+  said = []
+  planned = comparison.plan_budget(chosen, done, report=said.append)
+  assert not [m for m in said if m.startswith("measuring")]
+  assert planned.budget[("ring", "gan")]["phases"] == {"0": 20.0}
+  assert planned.budget[("ring", "gan")]["steps"] == 100  # 2 s at 20 ms
+
+  with pytest.raises(ValueError, match="measures each row in 2 round"):
+    comparison.read_budget(dataclasses.replace(chosen, plan_rounds=3), done)
 
   elsewhere = tmp_path / "other-machine"
-  elsewhere.mkdir()
   comparison.write_plan(elsewhere / "budget.json", {
-      "seconds": 2.0, "runs": {}, "measuring": {"ring gan": [dict(first, machine="Z80, 1 cores")]}})
-  refused = clitools.run_here("lbt_tf.compare", "--workdir", elsewhere, "--methods", "gan",
-                              "--plan-rounds", "2", *TIMED)
-  assert refused.returncode == 1 and "equal time needs one machine" in refused.stderr
-  assert not (elsewhere / "ring").exists()
+      "seconds": 2.0, "runs": {}, "plan_rounds": 2,
+      "measuring": {"ring gan": [a_round(30.0, machine="Z80, 1 cores")]}})
+  with pytest.raises(ValueError, match="equal time needs one machine"):
+    comparison.plan_budget(chosen, elsewhere, report=said.append)
+  assert not [m for m in said if m.startswith("measuring")]
+
+  # Records: this machine's unfinished rounds are taken, another's are not.
+  for machine_name, taken in ((None, 1), ("Z80, 1 cores", 0)):
+    kept, workdir = tmp_path / f"records-{taken}", tmp_path / f"fresh-{taken}"
+    comparison.write_plan(kept / "budget.json", {
+        "seconds": 2.0, "runs": {}, "plan_rounds": 2,
+        "measuring": {"ring gan": [a_round(30.0, machine=machine_name)]}})
+    records.restore(chosen, workdir, kept, report=said.append)
+    own = (json.loads((workdir / "budget.json").read_text())
+           if (workdir / "budget.json").exists() else {"measuring": {}})
+    assert len(own["measuring"].get("ring gan", [])) == taken
+    assert taken == 0 or own["plan_rounds"] == 2
 
 
 def test_one_comparison_per_workdir(tmp_path):
